@@ -1,0 +1,127 @@
+/**
+ * The one place for configuration.
+ *
+ * Every setting has an environment variable, a CLI flag (the variable's name without the
+ * `PARTYLINE_` prefix, lower-case, dashes: `PARTYLINE_MAX_PLAYERS` → `--max-players`) and a
+ * default. A CLI flag wins over the environment. A bad value stops start-up with a message
+ * that names the setting (`ConfigError`; `partyline serve` exits with code 2).
+ */
+import { z } from 'zod'
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }))
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const origins = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(z.url({ message: 'must be a comma-separated list of origins like https://game.example' })))
+  .transform((list) => list.map((o) => new URL(o).origin))
+
+const text = z.string()
+
+interface SettingSpec<T> {
+  env: string
+  default: string
+  schema: z.ZodType<T, string>
+  doc: string
+}
+const setting = <T>(env: string, def: string, schema: z.ZodType<T, string>, doc: string): SettingSpec<T> => ({
+  env,
+  default: def,
+  schema,
+  doc,
+})
+
+/** The settings table. The README's settings table is checked against it by a test. */
+export const settings = {
+  port: setting('PORT', '8081', int(0, 65535), 'TCP port to listen on (0 = any free port).'),
+  host: setting('HOST', '0.0.0.0', text.pipe(z.string().min(1, { message: 'must not be empty' })), 'Address to listen on.'),
+  hostGraceMs: setting('PARTYLINE_HOST_GRACE_MS', '30000', int(0), 'How long a room waits for its host to resume after the host connection ends.'),
+  playerGraceMs: setting('PARTYLINE_PLAYER_GRACE_MS', '30000', int(0), 'How long a player with a `sid` keeps its place after its connection ends.'),
+  maxPlayers: setting('PARTYLINE_MAX_PLAYERS', '100', int(1, 100000), 'Upper bound of `max_players` in `prepare`.'),
+  playerMaxFrame: setting('PARTYLINE_PLAYER_MAX_FRAME', '65536', int(1, 64 * 1024 * 1024), 'Largest frame a player may send, in bytes (over → close 1009).'),
+  hostMaxFrame: setting('PARTYLINE_HOST_MAX_FRAME', '1048576', int(1, 256 * 1024 * 1024), 'Largest frame a host may send, in bytes (over → close 1009).'),
+  allowedOrigins: setting('PARTYLINE_ALLOWED_ORIGINS', '', origins, 'Comma-separated origins allowed to open WebSockets; empty = any.'),
+  joinAttemptsPerMinute: setting('PARTYLINE_JOIN_ATTEMPTS_PER_MINUTE', '30', int(1), 'Failed joins and unknown-code lookups per address per minute before 4029 / HTTP 429.'),
+  roomsPerMinute: setting('PARTYLINE_ROOMS_PER_MINUTE', '30', int(1), 'Rooms one address may create per minute (past it `prepare` gets `error` rate_limited).'),
+  maxBuffered: setting('PARTYLINE_MAX_BUFFERED', '1048576', int(1024), 'Send-buffer bound per connection, in bytes; past it the connection is closed with 1013.'),
+  pingIntervalMs: setting('PARTYLINE_PING_INTERVAL_MS', '15000', int(50), 'WebSocket ping interval; a peer that misses two pings is dropped.'),
+  codeCooldownMs: setting('PARTYLINE_CODE_COOLDOWN_MS', '600000', int(0), 'How long a freed room code is kept out of circulation.'),
+  keptFrames: setting('PARTYLINE_KEPT_FRAMES', '1000', int(0), 'Player frames kept per room while its host is away.'),
+  keptBytes: setting('PARTYLINE_KEPT_BYTES', '1048576', int(0), 'Bytes of player frames kept per room while its host is away.'),
+  cborMaxDepth: setting('PARTYLINE_CBOR_MAX_DEPTH', '16', int(1, 256), 'Deepest nesting accepted in a host frame.'),
+  trustProxy: setting('PARTYLINE_TRUST_PROXY', 'false', bool, 'Take the client address from `X-Forwarded-For` (only behind a proxy you run).'),
+  shutdownMs: setting('PARTYLINE_SHUTDOWN_MS', '4000', int(0, 60000), 'On SIGTERM, how long to wait for sockets to close before exiting.'),
+  logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
+} as const
+
+export type Settings = { -readonly [K in keyof typeof settings]: z.output<(typeof settings)[K]['schema']> }
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** `PARTYLINE_MAX_PLAYERS` → `--max-players`; `PORT` → `--port`. */
+export function flagOf(env: string): string {
+  return '--' + env.replace(/^PARTYLINE_/, '').toLowerCase().replaceAll('_', '-')
+}
+
+/**
+ * Reads every setting from `argv` flags (`--name value` or `--name=value`) and `env`.
+ * Throws ConfigError naming the first bad setting, or an unknown flag.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Settings {
+  const byFlag = new Map<string, string>()
+  for (const [key, spec] of Object.entries(settings)) byFlag.set(flagOf(spec.env), key)
+  const fromFlags = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const eq = arg.indexOf('=')
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    const key = byFlag.get(flag)
+    if (key === undefined) throw new ConfigError(flag, `partyline: unknown option ${flag} (see --help)`)
+    let value: string | undefined
+    if (eq !== -1) value = arg.slice(eq + 1)
+    else value = argv[++i]
+    if (value === undefined) throw new ConfigError(flag, `partyline: ${flag} needs a value`)
+    fromFlags.set(key, value)
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, spec] of Object.entries(settings)) {
+    const raw = fromFlags.get(key) ?? env[spec.env] ?? spec.default
+    const parsed = (spec.schema as z.ZodType<unknown, string>).safeParse(raw)
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? 'is invalid'
+      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(raw)}`)
+    }
+    out[key] = parsed.data
+  }
+  return out as Settings
+}
+
+/** The settings with their defaults, as the tests and embedders start from. */
+export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
+  return { ...loadSettings({}, []), ...overrides }
+}
+
+/** `--help` text: one line per setting. */
+export function settingsHelp(): string {
+  return Object.values(settings)
+    .map((s) => `  ${flagOf(s.env).padEnd(30)} ${s.env.padEnd(36)} default ${JSON.stringify(s.default)}\n      ${s.doc}`)
+    .join('\n')
+}

@@ -1,0 +1,81 @@
+/**
+ * The one registry of protocol error codes and WebSocket close codes.
+ *
+ * Server and clients (clients/js) import these constants; the README's tables are checked
+ * against them by test/errors.test.ts, so a code added here without documentation fails CI.
+ * States are `as const` objects rather than enums so they erase to plain values.
+ */
+
+/** WebSocket close codes (RFC 6455 range and our 4000–4999 range). */
+export const CloseCode = {
+  /** The room ended normally (host `stop` answered, host socket closed). */
+  Normal: 1000,
+  /** Refused by policy: origin not allowed, bad resume token three times, malformed sid. */
+  PolicyViolation: 1008,
+  /** A frame over the role's size limit. */
+  MessageTooBig: 1009,
+  /** The server is restarting; reconnect at once. */
+  ServiceRestart: 1012,
+  /** This connection could not keep up: its send buffer passed the limit. */
+  TryAgainLater: 1013,
+  Kicked: 4001,
+  RoomStopped: 4002,
+  RoomStarted: 4003,
+  NoSuchRoom: 4004,
+  RoomFull: 4009,
+  HostGone: 4010,
+  Replaced: 4011,
+  TooManyAttempts: 4029,
+} as const
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/** The short reason sent with each close code (at most 123 bytes, per RFC 6455). */
+export const closeReason: Readonly<Record<CloseCode, string>> = {
+  1000: 'room ended',
+  1008: 'refused by policy',
+  1009: 'frame too large',
+  1012: 'server restarting',
+  1013: 'connection too slow',
+  4001: 'kicked by the host',
+  4002: 'the host stopped the room',
+  4003: 'the room no longer accepts players',
+  4004: 'no such room',
+  4009: 'the room is full',
+  4010: 'the host left and did not come back',
+  4011: 'replaced by a newer connection',
+  4029: 'too many attempts; retry later',
+}
+
+/**
+ * Codes carried by the protocol `error` message (`{cmd: "error", reason, code}`).
+ * The original WMBP host reads only `reason`; `code` is a stable string for programs.
+ */
+export const ErrorCode = {
+  MalformedFrame: 'malformed_frame',
+  UnknownCommand: 'unknown_command',
+  InvalidField: 'invalid_field',
+  NotPrepared: 'not_prepared',
+  AlreadyPrepared: 'already_prepared',
+  UnknownPlayer: 'unknown_player',
+  NoSuchRoom: 'no_such_room',
+  BadToken: 'bad_token',
+  RateLimited: 'rate_limited',
+  WrongFrameType: 'wrong_frame_type',
+  Unavailable: 'unavailable',
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/** What each error code means, for the README table and for logs. */
+export const errorMeaning: Readonly<Record<ErrorCode, string>> = {
+  malformed_frame: 'the frame is not one well-formed CBOR (or JSON) map, or it was hostile',
+  unknown_command: '`cmd` is missing or names no command',
+  invalid_field: 'a field is missing, of the wrong type or out of range',
+  not_prepared: 'a room command before `prepare` (or `resume`)',
+  already_prepared: 'a second `prepare` or `resume` on a connection that has a room',
+  unknown_player: '`kick` of an id that is not in the room',
+  no_such_room: '`resume` of a room that does not exist (or has ended)',
+  bad_token: '`resume` with a wrong token (three close the connection with 1008)',
+  rate_limited: 'too many rooms created from this address; retry later',
+  wrong_frame_type: 'a text frame to a CBOR host session, or binary to a JSON one',
+  unavailable: 'the server could not do it now (no free room code, store unavailable)',
+}

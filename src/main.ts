@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The `partyline` command.
+ *   partyline [serve] [--port 8081 …]   run the server (the default)
+ *   partyline --help                    list every setting
+ * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage.
+ */
+import { ConfigError, loadSettings, settingsHelp } from './config.js'
+import { createLogger } from './log.js'
+import { startServer } from './server.js'
+
+const USAGE = `usage: partyline [serve] [options]
+
+Runs the partyline server. Every option is also an environment variable:
+${settingsHelp()}
+`
+
+async function serve(argv: readonly string[]): Promise<number> {
+  let settings
+  try {
+    settings = loadSettings(process.env, argv)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n')
+      return 2
+    }
+    throw err
+  }
+  const logger = createLogger(settings.logLevel)
+  const server = await startServer(settings, { logger })
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'stopping')
+      // A second signal, or a stop that hangs, ends the process regardless.
+      const force = setTimeout(() => process.exit(1), settings.shutdownMs + 1000)
+      force.unref()
+      server.close().then(resolve, resolve)
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  return 0
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  if (first === undefined || first.startsWith('-')) return serve(argv)
+  switch (first) {
+    case 'serve':
+      return serve(rest)
+    default:
+      process.stderr.write(`partyline: unknown command ${JSON.stringify(first)}\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`partyline: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  },
+)

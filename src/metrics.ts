@@ -1,0 +1,80 @@
+/**
+ * Server metrics. The hot path bumps plain numbers (no label lookup per frame); prom-client
+ * reads them at scrape time through `collect`, so metrics cost nothing between scrapes.
+ */
+import { Counter, Gauge, Registry } from 'prom-client'
+
+export type Role = 'host' | 'player' | 'listener'
+export type Direction = 'in' | 'out'
+
+export class ServerMetrics {
+  readonly registry = new Registry()
+  readonly connections: Record<Role, number> = { host: 0, player: 0, listener: 0 }
+  readonly frames: Record<Direction, number> = { in: 0, out: 0 }
+  readonly bytes: Record<Direction, number> = { in: 0, out: 0 }
+  readonly drops = new Map<string, number>()
+  readonly closes = new Map<number, number>()
+
+  constructor(sources: { rooms: () => number; mailboxDepth: () => number }) {
+    const self = this
+    new Gauge({
+      name: 'partyline_connections',
+      help: 'Open WebSocket connections by role.',
+      labelNames: ['role'],
+      registers: [this.registry],
+      collect() {
+        for (const role of Object.keys(self.connections) as Role[]) this.set({ role }, self.connections[role])
+      },
+    })
+    new Gauge({
+      name: 'partyline_rooms',
+      help: 'Live rooms on this node (preset rooms included).',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.rooms())
+      },
+    })
+    new Gauge({
+      name: 'partyline_mailbox_depth_max',
+      help: 'Deepest room mailbox at scrape time (events queued behind the one being handled).',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.mailboxDepth())
+      },
+    })
+    counterFrom(this.registry, 'partyline_frames_total', 'WebSocket frames by direction (in = received).', 'direction', () => Object.entries(this.frames))
+    counterFrom(this.registry, 'partyline_bytes_total', 'WebSocket payload bytes by direction.', 'direction', () => Object.entries(this.bytes))
+    counterFrom(this.registry, 'partyline_drops_total', 'Frames dropped, by reason.', 'reason', () => [...this.drops])
+    counterFrom(this.registry, 'partyline_closes_total', 'Connections closed by the server, by close code.', 'code', () =>
+      [...this.closes].map(([k, v]) => [String(k), v] as const),
+    )
+  }
+
+  drop(reason: string, count = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + count)
+  }
+
+  closed(code: number): void {
+    this.closes.set(code, (this.closes.get(code) ?? 0) + 1)
+  }
+}
+
+/** A counter whose values are read from the caller's plain numbers at scrape time. */
+function counterFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Iterable<readonly [string, number]>,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [value, n] of read()) this.inc({ [label]: value }, n)
+    },
+  })
+}

@@ -1,0 +1,62 @@
+/**
+ * The host side of a room: the game that runs it.
+ *
+ * A Room never touches a socket. Everything it has to tell its game goes through this
+ * interface, and there are two implementations: `RemoteHost` (a game page on the other end
+ * of a WebSocket, speaking CBOR or JSON) and an in-process game for preset rooms
+ * (`PresetGame`, e.g. ClickPlanet). Calls are made from inside the room's mailbox, in the
+ * order the room handled its events; an implementation must not re-enter the room
+ * synchronously expecting a result (post to it instead: the post is queued).
+ */
+export interface Host {
+  /** The room is the host's: answers `prepare` or `resume` (`prepare_reply`). */
+  attached(info: { key: string; token: string; dropped?: number }): void
+  /** The room's visible state changed (or was just attached). */
+  state(state: RoomStateView): void
+  playerJoined(player: number): void
+  playerLeft(player: number): void
+  /** A player sent a frame: bytes arrive as `from`, text as `from_str`. */
+  fromPlayer(player: number, data: Uint8Array | string): void
+  /** The host's last command was refused; nothing changed. */
+  error(code: string, reason: string): void
+  /** The room has ended (host `stop`, or the server shut it). */
+  stopped(): void
+  /** The server is going down: close with 1012 so the page reconnects (and resumes). */
+  restarting(): void
+  /** Another connection resumed this room: this host is detached (close 4011). */
+  replaced(): void
+}
+
+/** What a host sees of its room: the fields of the `state` message. */
+export interface RoomStateView {
+  readonly name: string
+  readonly players: readonly number[]
+  readonly max_players: number
+  readonly accept_conns: boolean
+}
+
+/** Commands a host gives its room. The same for a remote page and an in-process game. */
+export interface RoomControl {
+  readonly key: string
+  start(): void
+  kick(player: number): void
+  stop(): void
+  /** Send `data` to the listed players (all current players when `to` is undefined). */
+  send(data: Uint8Array | string, to?: readonly number[]): void
+}
+
+/**
+ * An in-process game that hosts a preset room with a fixed code (e.g. `PLANET`).
+ * The registry creates the room at start-up and attaches `host(control)` to it; the room
+ * never waits for a remote host and never ends while the server runs.
+ */
+export interface PresetGame {
+  /** Fixed room code; presets use codes outside the generated alphabet (e.g. 6 letters). */
+  readonly code: string
+  readonly name: string
+  readonly maxPlayers: number
+  /** Listed in the lobby (`GET /api/rooms`). */
+  readonly public: boolean
+  /** Called once when the room is created; returns the Host the room talks to. */
+  host(control: RoomControl): Host
+}

@@ -1,0 +1,11 @@
+import type { CloseCode } from '../errors.js'
+
+/**
+ * What a Room holds of one player's connection. The room calls it; it never sees a
+ * socket. `send` must not throw and must not block: an implementation that cannot keep up
+ * closes its own connection (1013) and reports the disconnect to the room later.
+ */
+export interface PlayerPort {
+  send(data: Uint8Array | string): void
+  close(code: CloseCode): void
+}

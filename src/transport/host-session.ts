@@ -1,0 +1,203 @@
+/**
+ * A game page on `/CREATE`: decodes its frames into commands and carries them to its room;
+ * implements `Host`, so the room's effects become protocol messages on this socket.
+ *
+ * Frames are handled one at a time in arrival order; while an asynchronous step runs (room
+ * creation reserves a code in the Store), later frames wait in `#queue`, so a page that
+ * pipelines `prepare` and `to` sees them applied in order.
+ */
+import type { Logger } from 'pino'
+import type { WebSocket } from 'ws'
+import { CloseCode, ErrorCode } from '../errors.js'
+import type { CommandParser } from '../protocol/commands.js'
+import type { HostCodec } from '../protocol/host-codec.js'
+import type { HostCommand, ServerMessage } from '../protocol/messages.js'
+import type { Host, RoomControl, RoomStateView } from '../rooms/host.js'
+import type { Room } from '../rooms/room.js'
+import type { RoomRegistry } from '../rooms/registry.js'
+import { normalizeCode } from '../rooms/room-code.js'
+import type { AddressWindow } from './address-window.js'
+import type { Connection } from './connection.js'
+import type { ServerMetrics } from '../metrics.js'
+
+export interface HostSessionContext {
+  readonly registry: RoomRegistry
+  readonly parse: CommandParser
+  readonly roomCreations: AddressWindow
+  readonly joinThrottle: AddressWindow
+  readonly metrics: ServerMetrics
+  readonly logger: Logger
+}
+
+/** Wrong resume tokens one connection may present before it is closed with 1008. */
+const MAX_BAD_TOKENS = 3
+
+export class HostSession implements Host {
+  #conn: Connection
+  #codec: HostCodec
+  #ctx: HostSessionContext
+  #address: string
+  #room: Room | null = null
+  #control: RoomControl | null = null
+  #busy = false
+  #queue: Buffer[] = []
+  #badTokens = 0
+  /** Set once the room ended or another connection took it: this socket has no room. */
+  #detached = false
+
+  constructor(conn: Connection, codec: HostCodec, address: string, ctx: HostSessionContext) {
+    this.#conn = conn
+    this.#codec = codec
+    this.#address = address
+    this.#ctx = ctx
+    const ws: WebSocket = conn.ws
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary))
+    ws.once('close', () => this.#onClose())
+  }
+
+  // ---- Host: what the room tells its game ----
+  attached(info: { key: string; token: string; dropped?: number }): void {
+    const room = this.#ctx.registry.get(info.key)
+    if (room) {
+      this.#room = room
+      this.#control = room.controlFor(this)
+    }
+    this.#send(
+      info.dropped === undefined
+        ? { cmd: 'prepare_reply', key: info.key, token: info.token }
+        : { cmd: 'prepare_reply', key: info.key, token: info.token, dropped: info.dropped },
+    )
+  }
+  state(s: RoomStateView): void {
+    this.#send({ cmd: 'state', name: s.name, players: s.players, max_players: s.max_players, accept_conns: s.accept_conns })
+  }
+  playerJoined(player: number): void {
+    this.#send({ cmd: 'player_joined', player })
+  }
+  playerLeft(player: number): void {
+    this.#send({ cmd: 'player_left', player })
+  }
+  fromPlayer(player: number, data: Uint8Array | string): void {
+    this.#send(typeof data === 'string' ? { cmd: 'from_str', from: player, data } : { cmd: 'from', from: player, data })
+  }
+  error(code: string, reason: string): void {
+    this.#send({ cmd: 'error', reason, code })
+  }
+  stopped(): void {
+    this.#detach()
+    this.#send({ cmd: 'stop' })
+    this.#conn.close(CloseCode.Normal)
+  }
+  restarting(): void {
+    this.#detach()
+    this.#conn.close(CloseCode.ServiceRestart)
+  }
+  replaced(): void {
+    this.#detach()
+    this.#conn.close(CloseCode.Replaced)
+  }
+
+  // ---- frames from the page ----
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    const m = this.#ctx.metrics
+    m.frames.in++
+    m.bytes.in += data.byteLength
+    if (isBinary !== this.#codec.binary) {
+      this.error(ErrorCode.WrongFrameType, this.#codec.binary ? 'host frames are CBOR in binary frames (or open /CREATE?format=json)' : 'this session speaks JSON in text frames')
+      return
+    }
+    if (this.#busy) {
+      this.#queue.push(data)
+      return
+    }
+    this.#handle(data)
+  }
+
+  #handle(frame: Buffer): void {
+    const decoded = this.#codec.decode(frame)
+    if (!decoded.ok) return this.error(decoded.code, decoded.reason)
+    const parsed = this.#ctx.parse(decoded.value)
+    if (!parsed.ok) return this.error(parsed.code, parsed.reason)
+    const command = parsed.command
+    if (this.#detached) return this.error(ErrorCode.NotPrepared, 'this connection no longer has a room')
+    const control = this.#control
+    if (control === null) return this.#withoutRoom(command)
+    switch (command.cmd) {
+      case 'to':
+      case 'to_str':
+        return control.send(command.data, command.to)
+      case 'start':
+        return control.start()
+      case 'kick':
+        return control.kick(command.player)
+      case 'stop':
+        return control.stop()
+      case 'prepare':
+      case 'resume':
+        return this.error(ErrorCode.AlreadyPrepared, `${command.cmd}: this connection already has room ${control.key}`)
+    }
+  }
+
+  #withoutRoom(command: HostCommand): void {
+    if (command.cmd === 'prepare') return this.#prepare(command)
+    if (command.cmd === 'resume') return this.#resume(command.key, command.token)
+    this.error(ErrorCode.NotPrepared, `${command.cmd}: send prepare (or resume) first`)
+  }
+
+  #prepare(command: Extract<HostCommand, { cmd: 'prepare' }>): void {
+    if (!this.#ctx.roomCreations.take(this.#address)) {
+      return this.error(ErrorCode.RateLimited, 'prepare: too many rooms created from this address; retry in a minute')
+    }
+    this.#busy = true
+    this.#ctx.registry
+      .create(this, { name: command.name ?? '', public: command.public ?? false, maxPlayers: command.max_players })
+      .then(
+        (room) => {
+          if (!room) this.error(ErrorCode.Unavailable, 'prepare: no free room code; retry')
+          else if (this.#conn.ws.readyState !== 1) room.post({ type: 'host-detached', host: this })
+        },
+        (err: unknown) => {
+          this.#ctx.logger.error({ err }, 'room creation failed')
+          this.error(ErrorCode.Unavailable, 'prepare: the room directory is unavailable; retry')
+        },
+      )
+      .finally(() => this.#drainQueue())
+  }
+
+  #resume(rawKey: string, token: string): void {
+    const room = this.#ctx.registry.get(normalizeCode(rawKey))
+    if (!room || room.isPreset) return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
+    room.post({
+      type: 'host-resume',
+      host: this,
+      token,
+      onRefused: () => {
+        this.#badTokens++
+        this.#ctx.joinThrottle.take(this.#address)
+        if (this.#badTokens >= MAX_BAD_TOKENS) return this.#conn.close(CloseCode.PolicyViolation)
+        this.error(ErrorCode.BadToken, 'resume: wrong token')
+      },
+    })
+  }
+
+  #drainQueue(): void {
+    this.#busy = false
+    while (!this.#busy && this.#queue.length > 0) this.#handle(this.#queue.shift()!)
+  }
+
+  #onClose(): void {
+    this.#queue = []
+    const room = this.#room
+    if (room && !this.#detached) room.post({ type: 'host-detached', host: this })
+  }
+
+  #detach(): void {
+    this.#detached = true
+    this.#room = null
+    this.#control = null
+  }
+
+  #send(message: ServerMessage): void {
+    this.#conn.send(this.#codec.encode(message))
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * WebSocket upgrades: which path is which role, and the checks every connection passes.
+ *
+ * - `/CREATE` (`?format=json` for JSON mode): a host, frames up to the host limit.
+ * - `/ws/listen`, `/v2/ws/listen`, when a game claims them: a listener of that game.
+ * - `/<CODE>` (case-insensitive, `?sid=` optional): a player, frames up to the player limit.
+ *
+ * A refused connection is accepted and then closed with a code, so a browser's `onclose`
+ * can tell the person why (origin → 1008, throttled → 4029, unknown room → 4004, …).
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { CloseCode } from '../errors.js'
+import type { Settings } from '../config.js'
+import type { ServerMetrics, Role } from '../metrics.js'
+import { commandParser } from '../protocol/commands.js'
+import { CborCodec, JsonCodec } from '../protocol/host-codec.js'
+import type { RoomRegistry } from '../rooms/registry.js'
+import { normalizeCode } from '../rooms/room-code.js'
+import { AddressWindow } from './address-window.js'
+import { clientAddress } from './client-address.js'
+import { Connection } from './connection.js'
+import { Heartbeat } from './heartbeat.js'
+import { HostSession } from './host-session.js'
+import { PlayerSession } from './player-session.js'
+
+/** A game that serves its own WebSocket paths (ClickPlanet's update stream). */
+export interface ListenerRoute {
+  isListenPath(pathname: string): boolean
+  acceptListener(ws: WebSocket): void
+}
+
+export interface GatewayOptions {
+  readonly settings: Settings
+  readonly registry: RoomRegistry
+  readonly metrics: ServerMetrics
+  readonly logger: Logger
+  readonly joinThrottle: AddressWindow
+  readonly listeners?: readonly ListenerRoute[]
+}
+
+const SID = /^[A-Za-z0-9_-]{16,64}$/
+const ROOM_PATH = /^\/([A-Za-z0-9]{1,16})\/?$/
+
+export class WsGateway {
+  #opts: GatewayOptions
+  #hostWss: WebSocketServer
+  #playerWss: WebSocketServer
+  #heartbeat: Heartbeat
+  #sockets = new Set<Connection>()
+  #roomCreations: AddressWindow
+  #parseCbor
+  #parseJson
+  #accepting = true
+
+  constructor(opts: GatewayOptions) {
+    this.#opts = opts
+    const { settings } = opts
+    const common = { noServer: true, perMessageDeflate: false, clientTracking: false } as const
+    this.#hostWss = new WebSocketServer({ ...common, maxPayload: settings.hostMaxFrame })
+    this.#playerWss = new WebSocketServer({ ...common, maxPayload: settings.playerMaxFrame })
+    this.#heartbeat = new Heartbeat(settings.pingIntervalMs)
+    this.#roomCreations = new AddressWindow(settings.roomsPerMinute)
+    this.#parseCbor = commandParser('cbor', settings.maxPlayers)
+    this.#parseJson = commandParser('json', settings.maxPlayers)
+  }
+
+  /** The `upgrade` handler of the HTTP server. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const url = new URL(req.url ?? '/', 'http://partyline')
+    const path = url.pathname
+    const isHost = path.toUpperCase() === '/CREATE'
+    const listener = isHost ? undefined : this.#opts.listeners?.find((l) => l.isListenPath(path))
+    const wss = isHost ? this.#hostWss : this.#playerWss
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const role: Role = isHost ? 'host' : listener ? 'listener' : 'player'
+      if (listener) {
+        if (!this.#admit(ws, req, role)) return
+        this.#heartbeat.watch(ws)
+        listener.acceptListener(ws)
+        return
+      }
+      const conn = this.#connection(ws, role)
+      if (!this.#accepting) return conn.close(CloseCode.ServiceRestart)
+      if (!this.#originAllowed(req)) return conn.close(CloseCode.PolicyViolation)
+      const address = clientAddress(req, this.#opts.settings.trustProxy)
+      if (isHost) this.#host(conn, url, address)
+      else this.#player(conn, path, url, address)
+    })
+  }
+
+  /** Stop taking connections and close every open one with `code` (1012 on restart). */
+  closeAll(code: CloseCode): void {
+    this.#accepting = false
+    this.#heartbeat.stop()
+    for (const conn of this.#sockets) conn.close(code)
+  }
+
+  get openConnections(): number {
+    return this.#sockets.size
+  }
+
+  #admit(ws: WebSocket, req: IncomingMessage, role: Role): boolean {
+    const conn = this.#connection(ws, role)
+    if (!this.#accepting) {
+      conn.close(CloseCode.ServiceRestart)
+      return false
+    }
+    if (!this.#originAllowed(req)) {
+      conn.close(CloseCode.PolicyViolation)
+      return false
+    }
+    return true
+  }
+
+  #connection(ws: WebSocket, role: Role): Connection {
+    const conn = new Connection(ws, role, { metrics: this.#opts.metrics, maxBuffered: this.#opts.settings.maxBuffered })
+    this.#sockets.add(conn)
+    ws.once('close', () => this.#sockets.delete(conn))
+    // Errors (bad frames, oversize → 1009 from ws itself) end in 'close'; nothing to add.
+    ws.on('error', (err) => this.#opts.logger.debug({ err: err.message, role }, 'socket error'))
+    return conn
+  }
+
+  /** Browsers always send Origin; non-browser clients send none and pass. */
+  #originAllowed(req: IncomingMessage): boolean {
+    const allowed = this.#opts.settings.allowedOrigins
+    const origin = req.headers.origin
+    return allowed.length === 0 || origin === undefined || allowed.includes(origin)
+  }
+
+  #host(conn: Connection, url: URL, address: string): void {
+    const json = url.searchParams.get('format') === 'json'
+    const codec = json ? new JsonCodec() : new CborCodec(this.#opts.settings.cborMaxDepth)
+    this.#heartbeat.watch(conn.ws)
+    new HostSession(conn, codec, address, {
+      registry: this.#opts.registry,
+      parse: json ? this.#parseJson : this.#parseCbor,
+      roomCreations: this.#roomCreations,
+      joinThrottle: this.#opts.joinThrottle,
+      metrics: this.#opts.metrics,
+      logger: this.#opts.logger,
+    })
+  }
+
+  #player(conn: Connection, path: string, url: URL, address: string): void {
+    const throttle = this.#opts.joinThrottle
+    if (throttle.exhausted(address)) return conn.close(CloseCode.TooManyAttempts)
+    const sid = url.searchParams.get('sid') ?? undefined
+    if (sid !== undefined && !SID.test(sid)) return conn.close(CloseCode.PolicyViolation)
+    const match = ROOM_PATH.exec(path)
+    const room = match ? this.#opts.registry.get(normalizeCode(match[1]!)) : undefined
+    if (!room) {
+      throttle.take(address)
+      return conn.close(CloseCode.NoSuchRoom)
+    }
+    this.#heartbeat.watch(conn.ws)
+    new PlayerSession(conn, room, sid, this.#opts.metrics)
+  }
+}
