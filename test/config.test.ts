@@ -1,0 +1,59 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, flagOf, loadSettings, settings } from '../src/config.js'
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+
+t.test('config - defaults of the contract', async (t) => {
+  const s = loadSettings({}, [])
+  t.equal(s.port, 8081)
+  t.equal(s.hostGraceMs, 30000)
+  t.equal(s.playerMaxFrame, 64 * 1024)
+  t.equal(s.hostMaxFrame, 1024 * 1024)
+  t.same(s.allowedOrigins, [])
+})
+
+t.test('config - env and flags; a flag wins over the environment', async (t) => {
+  const s = loadSettings({ PORT: '9000', PARTYLINE_MAX_PLAYERS: '12', PARTYLINE_ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080/' }, ['--port', '9100', '--host-grace-ms=500'])
+  t.equal(s.port, 9100)
+  t.equal(s.maxPlayers, 12)
+  t.equal(s.hostGraceMs, 500)
+  t.same(s.allowedOrigins, ['https://a.example', 'http://b.example:8080'])
+})
+
+t.test('config - every setting has an env variable and a flag derived from it', async (t) => {
+  for (const spec of Object.values(settings)) t.match(flagOf(spec.env), /^--[a-z][a-z-]*$/)
+  t.equal(flagOf('PARTYLINE_JOIN_ATTEMPTS_PER_MINUTE'), '--join-attempts-per-minute')
+})
+
+t.test('config - a bad value names the setting', async (t) => {
+  const cases: [NodeJS.ProcessEnv, string[], RegExp][] = [
+    [{ PORT: 'eighty' }, [], /PORT \(--port\) must be a whole number/],
+    [{ PORT: '70000' }, [], /PORT .* at most 65535/],
+    [{}, ['--max-players', '0'], /PARTYLINE_MAX_PLAYERS .* at least 1/],
+    [{ PARTYLINE_ALLOWED_ORIGINS: 'not a url' }, [], /PARTYLINE_ALLOWED_ORIGINS/],
+    [{ PARTYLINE_TRUST_PROXY: 'maybe' }, [], /PARTYLINE_TRUST_PROXY .* true or false/],
+    [{}, ['--no-such-thing', '1'], /unknown option --no-such-thing/],
+    [{}, ['--port'], /--port needs a value/],
+  ]
+  for (const [env, argv, re] of cases) {
+    let caught: unknown
+    try {
+      loadSettings(env, argv)
+    } catch (e) {
+      caught = e
+    }
+    t.ok(caught instanceof ConfigError, `refused: ${re.source}`)
+    t.match((caught as Error | undefined)?.message, re)
+  }
+})
+
+t.test('config - `partyline serve` with a bad setting exits 2 with a message naming it', async (t) => {
+  const child = spawn(process.execPath, ['--import=tsx', main, 'serve', '--player-max-frame', 'big'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await new Promise((r) => child.on('exit', r))
+  t.equal(code, 2)
+  t.match(err, /PARTYLINE_PLAYER_MAX_FRAME \(--player-max-frame\) must be a whole number/)
+})

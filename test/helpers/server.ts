@@ -1,0 +1,135 @@
+/**
+ * Test helpers: a real partyline server on port 0 and real WebSocket clients that record
+ * what they receive, with bounded waits (never fixed sleeps).
+ */
+import { WebSocket } from 'ws'
+import { Decoder, Encoder } from 'cbor-x'
+import { defaultSettings, type Settings } from '../../src/config.js'
+import { startServer, type PartylineServer, type ServerOptions } from '../../src/server.js'
+
+export const cborOptions = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
+export const encoder = new Encoder(cborOptions)
+export const decoder = new Decoder(cborOptions)
+
+export type Msg = Record<string, unknown> & { cmd: string }
+
+/** Start a server on 127.0.0.1:0 with quiet logs; `t.teardown` stops it. */
+export async function testServer(
+  t: { teardown(fn: () => unknown): void },
+  overrides: Partial<Settings> = {},
+  opts: ServerOptions = {},
+): Promise<PartylineServer & { ws: string }> {
+  const server = await startServer(defaultSettings({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides }), opts)
+  t.teardown(() => server.close())
+  return Object.assign(server, { ws: server.url.replace(/^http/, 'ws') })
+}
+
+/** Resolves when `check()` is true; rejects after `ms` with `what`. Polls on a short timer. */
+export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/** A recorded WebSocket: every frame and the close, kept in order. */
+export class Peer {
+  readonly ws: WebSocket
+  readonly frames: (Buffer | string)[] = []
+  closed: { code: number; reason: string } | undefined
+  readonly opened: Promise<void>
+  #read = 0
+
+  constructor(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
+    this.ws = new WebSocket(url, options)
+    this.ws.on('message', (data: Buffer, isBinary: boolean) => this.frames.push(isBinary ? data : data.toString('utf8')))
+    this.ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }))
+    this.ws.on('error', () => {})
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve())
+      this.ws.once('close', (code) => reject(new Error(`closed before open: ${code}`)))
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+    })
+    this.opened.catch(() => {})
+  }
+
+  /** The next frame not yet read. */
+  async next(what = 'a frame', ms = 5000): Promise<Buffer | string> {
+    await until(() => this.frames.length > this.#read || this.closed !== undefined && this.frames.length <= this.#read, what, ms)
+    if (this.frames.length <= this.#read) throw new Error(`closed (${this.closed?.code}) while waiting for ${what}`)
+    return this.frames[this.#read++]!
+  }
+
+  /** Frames not yet read, without waiting. */
+  unread(): (Buffer | string)[] {
+    return this.frames.slice(this.#read)
+  }
+
+  async closedWith(ms = 5000): Promise<{ code: number; reason: string }> {
+    await until(() => this.closed !== undefined, 'close', ms)
+    return this.closed!
+  }
+
+  send(data: Buffer | Uint8Array | string): void {
+    this.ws.send(data)
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
+
+/** A game page speaking CBOR (or JSON with `json: true`) on `/CREATE`. */
+export class HostPeer extends Peer {
+  readonly json: boolean
+  constructor(server: { ws: string }, json = false, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
+    super(`${server.ws}/CREATE${json ? '?format=json' : ''}`, options)
+    this.json = json
+  }
+
+  command(message: Record<string, unknown>): void {
+    this.send(this.json ? JSON.stringify(message) : encoder.encode(message))
+  }
+
+  /** The next message, decoded; with `cmd`, fails if the next one is another command. */
+  async message(cmd?: string, ms = 5000): Promise<Msg> {
+    const frame = await this.next(cmd ?? 'a message', ms)
+    const m = (typeof frame === 'string' ? JSON.parse(frame) : decoder.decode(frame)) as Msg
+    if (cmd !== undefined && m.cmd !== cmd) throw new Error(`expected ${cmd}, got ${JSON.stringify(m)}`)
+    return m
+  }
+
+  /** `prepare` a room and read `prepare_reply` + `state`; returns the code and token. */
+  async prepare(fields: Record<string, unknown> = {}): Promise<{ key: string; token: string; state: Msg }> {
+    await this.opened
+    this.command({ cmd: 'prepare', max_players: 8, ...fields })
+    const reply = await this.message('prepare_reply')
+    const state = await this.message('state')
+    return { key: String(reply.key), token: String(reply.token), state }
+  }
+}
+
+/** A phone on `/<code>`. */
+export class PlayerPeer extends Peer {
+  constructor(server: { ws: string }, code: string, sid?: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
+    super(`${server.ws}/${code}${sid ? `?sid=${sid}` : ''}`, options)
+  }
+}
+
+/** Host + room + `n` joined players, with their ids in join order. */
+export async function roomWithPlayers(server: { ws: string }, n: number, fields: Record<string, unknown> = {}) {
+  const host = new HostPeer(server)
+  const { key, token } = await host.prepare(fields)
+  const players: PlayerPeer[] = []
+  const ids: number[] = []
+  for (let i = 0; i < n; i++) {
+    const p = new PlayerPeer(server, key)
+    await p.opened
+    const joined = await host.message('player_joined')
+    await host.message('state')
+    players.push(p)
+    ids.push(Number(joined.player))
+  }
+  return { host, key, token, players, ids }
+}
