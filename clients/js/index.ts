@@ -87,6 +87,8 @@ export class HostClient extends Emitter<HostEvents> {
   /** Secret for `resumeRoom`; rotates on every resume. */
   token = ''
   state: RoomState | undefined
+  /** Resolves once the room is this host's (`prepare_reply` and the first `state`). */
+  ready: Promise<void> = Promise.resolve()
   #ws: WebSocketLike
   #json: boolean
   #encoder = new Encoder(cbor)
@@ -171,30 +173,52 @@ export interface CreateRoomOptions extends ConnectOptions {
   readonly format?: 'cbor' | 'json'
 }
 
-/** Open `/CREATE`, prepare a room, and resolve once it has a code. */
-export function createRoom(server: string, opts: CreateRoomOptions): Promise<HostClient> {
-  const json = opts.format === 'json'
+/**
+ * Open `/CREATE` and prepare a room. The client is returned at once so handlers can be
+ * attached before anything arrives; `ready` resolves once the room has its code.
+ */
+export function openRoom(server: string, opts: CreateRoomOptions): HostClient {
   const msg: Record<string, unknown> = { cmd: 'prepare', max_players: opts.maxPlayers }
   if (opts.name !== undefined) msg.name = opts.name
   if (opts.public !== undefined) msg.public = opts.public
-  return openHost(server, json, msg, opts)
+  return openHost(server, opts.format === 'json', msg, opts)
 }
 
-/** Take back a room after the host's connection dropped, with the last token it was given. */
-export function resumeRoom(server: string, code: string, token: string, opts: ConnectOptions & { format?: 'cbor' | 'json' } = {}): Promise<HostClient> {
+/** `openRoom`, resolved once the room has its code. */
+export async function createRoom(server: string, opts: CreateRoomOptions): Promise<HostClient> {
+  const host = openRoom(server, opts)
+  await host.ready
+  return host
+}
+
+/**
+ * Take back a room after the host's connection dropped, with the last token it was given.
+ * The kept player frames arrive right after `ready`: attach `from`/`from_str` handlers
+ * before awaiting it.
+ */
+export function reopenRoom(server: string, code: string, token: string, opts: ConnectOptions & { format?: 'cbor' | 'json' } = {}): HostClient {
   return openHost(server, opts.format === 'json', { cmd: 'resume', key: code, token }, opts)
 }
 
-function openHost(server: string, json: boolean, first: Record<string, unknown>, opts: ConnectOptions): Promise<HostClient> {
+/** `reopenRoom`, resolved once the room is back (kept frames may already have been emitted). */
+export async function resumeRoom(server: string, code: string, token: string, opts: ConnectOptions & { format?: 'cbor' | 'json' } = {}): Promise<HostClient> {
+  const host = reopenRoom(server, code, token, opts)
+  await host.ready
+  return host
+}
+
+function openHost(server: string, json: boolean, first: Record<string, unknown>, opts: ConnectOptions): HostClient {
   const ws = socketFor(wsUrl(server, json ? '/CREATE?format=json' : '/CREATE'), opts)
   const host = new HostClient(ws, json)
-  return new Promise((resolve, reject) => {
-    ws.addEventListener('open', () => host.sendRaw(first))
+  ws.addEventListener('open', () => host.sendRaw(first))
+  host.ready = new Promise((resolve, reject) => {
     // The first `state` follows `prepare_reply`: the room is ready.
-    host.once('state').then(() => resolve(host))
+    host.once('state').then(() => resolve())
     host.once('error').then(([err]) => reject(err))
     host.once('close').then(([code, reason]) => reject(new PartylineError(code, reason || `closed with ${code}`)))
   })
+  host.ready.catch(() => {})
+  return host
 }
 
 type PlayerEvents = {
