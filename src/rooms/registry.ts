@@ -61,6 +61,7 @@ export class RoomRegistry {
       if (!(await this.#opts.store.reserveCode(code, this.#opts.node))) continue
       const room = this.#newRoom(code, settings, false)
       room.open(host)
+      this.#opts.logger.info({ room: code, maxPlayers: settings.maxPlayers, public: settings.public }, 'room created')
       return room
     }
     return undefined
@@ -104,6 +105,7 @@ export class RoomRegistry {
 
   #ended(room: Room, code: CloseCode): void {
     this.#rooms.delete(room.key)
+    this.#opts.logger.info({ room: room.key, code }, 'room ended')
     if (room.isPreset) return
     // On a restart the record stays: the host may resume on another node.
     if (code === CloseCode.ServiceRestart) return
