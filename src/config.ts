@@ -64,6 +64,11 @@ export const settings = {
   cborMaxDepth: setting('PARTYLINE_CBOR_MAX_DEPTH', '16', int(1, 256), 'Deepest nesting accepted in a host frame.'),
   trustProxy: setting('PARTYLINE_TRUST_PROXY', 'false', bool, 'Take the client address from `X-Forwarded-For` (only behind a proxy you run).'),
   shutdownMs: setting('PARTYLINE_SHUTDOWN_MS', '4000', int(0, 60000), 'On SIGTERM, how long to wait for sockets to close before exiting.'),
+  clickplanet: setting('PARTYLINE_CLICKPLANET', 'true', bool, 'Host ClickPlanet: the preset room `PLANET`, its HTTP routes and `/ws/listen`.'),
+  clickRate: setting('PARTYLINE_CLICK_RATE', '10', int(0), 'ClickPlanet clicks per second per address (token bucket); 0 = unlimited.'),
+  clickBurst: setting('PARTYLINE_CLICK_BURST', '20', int(1), 'ClickPlanet click burst per address (token bucket size).'),
+  dataDir: setting('PARTYLINE_DATA_DIR', '', text, 'Directory for the ClickPlanet click log and snapshots; empty = in memory (lost on restart).'),
+  map: setting('PARTYLINE_MAP', '', text, 'ClickPlanet map asset (`scripts/generate-map.ts` output); empty = the bundled default map.'),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
 

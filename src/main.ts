@@ -8,10 +8,16 @@
 import { ConfigError, loadSettings, settingsHelp } from './config.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
+import { runRobot } from './games/clickplanet/robot.js'
+import { runFlood } from './flood/cli.js'
 
-const USAGE = `usage: partyline [serve] [options]
+const USAGE = `usage: partyline [serve] [options]     run the server (the default)
+       partyline robot --target-country ru --wanted-country fr --host localhost --port 3000 --unsecure
+                                          ClickPlanet country safeguard robot
+       partyline flood --url ws://127.0.0.1:8081 --rooms 10 --players 8 …
+                                          load a partyline server like a party game and measure it
 
-Runs the partyline server. Every option is also an environment variable:
+Server options (each is also an environment variable):
 ${settingsHelp()}
 `
 
@@ -52,6 +58,14 @@ async function main(argv: string[]): Promise<number> {
   switch (first) {
     case 'serve':
       return serve(rest)
+    case 'robot': {
+      const stop = new AbortController()
+      process.once('SIGINT', () => stop.abort())
+      process.once('SIGTERM', () => stop.abort())
+      return runRobot(rest, stop.signal)
+    }
+    case 'flood':
+      return runFlood(rest)
     default:
       process.stderr.write(`partyline: unknown command ${JSON.stringify(first)}\n${USAGE}`)
       return 2

@@ -20,6 +20,7 @@ import { AddressWindow } from './transport/address-window.js'
 import { clientAddress } from './transport/client-address.js'
 import { lobbyRoutes, sendJson, type HttpRoute } from './transport/http-routes.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
+import { createClickPlanet, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
 export interface GameModule extends Partial<HttpRoute>, Partial<ListenerRoute> {
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly store?: Store
   readonly bus?: Bus
   readonly games?: readonly GameModule[]
+  /** ClickPlanet options beyond the settings (tests: snapshot cadence, body limit). */
+  readonly clickplanet?: Partial<Omit<ClickPlanetOptions, 'logger'>>
 }
 
 export interface PartylineServer {
@@ -40,6 +43,8 @@ export interface PartylineServer {
   readonly url: string
   readonly registry: RoomRegistry
   readonly metrics: ServerMetrics
+  /** The hosted ClickPlanet, when `PARTYLINE_CLICKPLANET` is on. */
+  readonly clickplanet: ClickPlanet | undefined
   /**
    * Graceful stop: no new connections, every socket closed with 1012 (clients reconnect
    * elsewhere), games and store flushed; resolves within `settings.shutdownMs` plus a little.
@@ -51,7 +56,22 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const logger = opts.logger ?? createLogger(settings.logLevel)
   const store = opts.store ?? new MemoryStore()
   const bus = opts.bus ?? new MemoryBus()
-  const games = opts.games ?? []
+  const games: GameModule[] = [...(opts.games ?? [])]
+  let clickplanet: ClickPlanet | undefined
+  if (settings.clickplanet) {
+    games.push(
+      (clickplanet = await createClickPlanet({
+        logger: logger.child({ game: 'clickplanet' }),
+        clickRate: settings.clickRate,
+        clickBurst: settings.clickBurst,
+        maxBodyBytes: 64 * 1024,
+        listenerMaxBuffered: settings.maxBuffered,
+        ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+        ...(settings.map ? { mapPath: settings.map } : {}),
+        ...opts.clickplanet,
+      })),
+    )
+  }
   const node = randomBytes(6).toString('hex')
 
   let metrics: ServerMetrics
@@ -145,5 +165,5 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, registry, metrics, close }
+  return { port, url: `http://${shown}:${port}`, registry, metrics, clickplanet, close }
 }

@@ -1,15 +1,11 @@
 /**
  * The Bus contract suite, run unchanged against every implementation through a factory.
  */
+import type { Test } from 'tap'
 import type { Bus } from '../../src/bus/bus.js'
 import { until } from '../helpers/server.js'
 
-interface Tap {
-  test(name: string, fn: (t: Tap) => Promise<void>): Promise<void>
-  equal(a: unknown, b: unknown, msg?: string): void
-  same(a: unknown, b: unknown, msg?: string): void
-  teardown(fn: () => unknown): void
-}
+type Tap = Test
 
 const bytes = (n: number) => new Uint8Array([n & 0xff, n >> 8])
 const num = (d: Uint8Array) => d[0]! | (d[1]! << 8)

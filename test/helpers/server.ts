@@ -19,7 +19,7 @@ export async function testServer(
   overrides: Partial<Settings> = {},
   opts: ServerOptions = {},
 ): Promise<PartylineServer & { ws: string }> {
-  const server = await startServer(defaultSettings({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides }), opts)
+  const server = await startServer(defaultSettings({ port: 0, host: '127.0.0.1', logLevel: 'silent', clickplanet: false, ...overrides }), opts)
   t.teardown(() => server.close())
   return Object.assign(server, { ws: server.url.replace(/^http/, 'ws') })
 }
@@ -132,4 +132,97 @@ export async function roomWithPlayers(server: { ws: string }, n: number, fields:
     ids.push(Number(joined.player))
   }
   return { host, key, token, players, ids }
+}
+
+/** An HTTP answer of the server: status, headers, raw text and the JSON body when there is one. */
+export interface HttpAnswer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly body: unknown
+}
+
+/** `GET` a path of the server (lobby, health, metrics). */
+export async function httpGet(server: { url: string }, path: string): Promise<HttpAnswer> {
+  const res = await fetch(server.url + path)
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  return { status: res.status, headers: res.headers, text, body }
+}
+
+/**
+ * The value of one sample in a Prometheus text exposition (0 when absent), e.g.
+ * `metricValue(text, 'partyline_frames_total', { direction: 'in' })`.
+ */
+export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line)
+    if (!m || m[1] !== name) continue
+    const have = (m[2] ?? '').split(',').filter((s) => s.length > 0)
+    if (wanted.every((w) => have.includes(w)) && have.length === wanted.length) return Number(m[3])
+  }
+  return 0
+}
+
+/** Current scrape of `/metrics`. */
+export async function scrape(server: { url: string }): Promise<string> {
+  return (await httpGet(server, '/metrics')).text
+}
+
+/**
+ * Stop reading from a client's TCP socket, as a phone that froze would: the server's sends
+ * pile up in its buffers, and pings go unanswered. `ws` keeps the socket private, hence the cast.
+ */
+export function stopReading(peer: Peer): void {
+  ;(peer.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+}
+
+/** A URL-safe sid of `n` characters (16 to 64 are valid). */
+export function newSid(n = 22): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  let s = ''
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)]
+  return s
+}
+
+/**
+ * A round trip through the host's session that proves every earlier command was handled:
+ * an unknown command is answered with `error` in order, so whatever the host was due
+ * before has arrived by the time this returns. Returns the messages that came before it.
+ */
+export async function fence(host: HostPeer, ms = 5000): Promise<Msg[]> {
+  const marker = `fence-${Math.random().toString(36).slice(2)}`
+  host.command({ cmd: marker })
+  const before: Msg[] = []
+  for (;;) {
+    const m = await host.message(undefined, ms)
+    if (m.cmd === 'error' && typeof m.reason === 'string' && m.reason.includes(marker)) return before
+    before.push(m)
+  }
+}
+
+/** A phone joins `key`; resolves with it and the id the host was told (`player_joined`, `state`). */
+export async function joinPlayer(
+  server: { ws: string },
+  host: HostPeer,
+  key: string,
+  sid?: string,
+): Promise<{ player: PlayerPeer; id: number }> {
+  const player = new PlayerPeer(server, key, sid)
+  await player.opened
+  const joined = await host.message('player_joined')
+  await host.message('state')
+  return { player, id: Number(joined.player) }
+}
+
+/** Start reading a client's socket again after `stopReading`. */
+export function resumeReading(peer: Peer): void {
+  ;(peer.ws as unknown as { _socket: { resume(): void } })._socket.resume()
 }

@@ -2,15 +2,10 @@
  * The Store contract suite. Every implementation runs it unchanged through a factory:
  * `storeContract(t, () => new MemoryStore(now))` (and, with scale-out, a Redis store).
  */
+import type { Test } from 'tap'
 import type { Store, RoomRecord } from '../../src/store/store.js'
 
-interface Tap {
-  test(name: string, fn: (t: Tap) => Promise<void>): Promise<void>
-  equal(a: unknown, b: unknown, msg?: string): void
-  same(a: unknown, b: unknown, msg?: string): void
-  ok(a: unknown, msg?: string): void
-  teardown(fn: () => unknown): void
-}
+type Tap = Test
 
 const record = (key: string, over: Partial<RoomRecord> = {}): RoomRecord => ({
   key,

@@ -1,0 +1,85 @@
+import { nanoid } from 'nanoid'
+import { isCountryCode } from './country-codes.js'
+import type { EventLog } from './event-log.js'
+import type { ClickPlanetMap } from './map.js'
+import type { ClickRequest, ClickResponse } from './messages.js'
+import type { RateLimiter } from './rate-limiter.js'
+
+export type ClickOutcome =
+  | { readonly ok: true; readonly response: ClickResponse }
+  | { readonly ok: false; readonly kind: 'invalid'; readonly error: string }
+  | { readonly ok: false; readonly kind: 'rate-limited'; readonly error: string; readonly retryAfterSeconds: number }
+  | { readonly ok: false; readonly kind: 'unavailable'; readonly error: string }
+
+/** Counters of the command side. */
+export interface ClickCounters {
+  accepted: number
+  invalid: number
+  rateLimited: number
+  failed: number
+}
+
+/**
+ * The one command path for clicks, whatever the transport (HTTP, a frame in room PLANET):
+ * validate against the map and the ISO list, rate-limit per client, stamp, append to the
+ * log. A click is acknowledged only after the log accepted it.
+ */
+export class ClickCommands {
+  readonly counters: ClickCounters = { accepted: 0, invalid: 0, rateLimited: 0, failed: 0 }
+  readonly #map: ClickPlanetMap
+  readonly #log: EventLog
+  readonly #limiter: RateLimiter
+  /** Random per process, so ids stay unique across restarts and nodes without coordination. */
+  readonly #node = nanoid(10)
+  #seq = 0
+  // hrtime is monotonic with ns resolution; anchor it to the wall clock once.
+  readonly #epochNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
+  #closed = false
+
+  constructor(map: ClickPlanetMap, log: EventLog, limiter: RateLimiter) {
+    this.#map = map
+    this.#log = log
+    this.#limiter = limiter
+  }
+
+  /** Refuse clicks from now on (shutdown). */
+  close(): void { this.#closed = true }
+
+  /** Checks a request without side effects: undefined when valid, else the reason. */
+  validate(req: ClickRequest): string | undefined {
+    if (!this.#map.isTile(req.tileId)) {
+      return `tile_id ${req.tileId} is out of range [0, ${this.#map.tileCount})`
+    }
+    if (!isCountryCode(req.countryId)) {
+      return `country_id ${JSON.stringify(req.countryId)} is not a lower-case ISO 3166-1 alpha-2 code`
+    }
+    return undefined
+  }
+
+  async click(req: ClickRequest, client: string): Promise<ClickOutcome> {
+    const invalid = this.validate(req)
+    if (invalid !== undefined) {
+      this.counters.invalid++
+      return { ok: false, kind: 'invalid', error: invalid }
+    }
+    if (this.#closed) {
+      this.counters.failed++
+      return { ok: false, kind: 'unavailable', error: 'the server is shutting down' }
+    }
+    const wait = this.#limiter.take(client)
+    if (wait > 0) {
+      this.counters.rateLimited++
+      return { ok: false, kind: 'rate-limited', error: 'too many clicks, slow down', retryAfterSeconds: wait }
+    }
+    const timestampNs = this.#epochNs + process.hrtime.bigint()
+    const clickId = `${this.#node}-${(++this.#seq).toString(36)}`
+    try {
+      await this.#log.append({ tileId: req.tileId, countryId: req.countryId, timestampNs, clickId })
+    } catch (err) {
+      this.counters.failed++
+      return { ok: false, kind: 'unavailable', error: `click not stored: ${err instanceof Error ? err.message : String(err)}` }
+    }
+    this.counters.accepted++
+    return { ok: true, response: { timestampNs, clickId } }
+  }
+}

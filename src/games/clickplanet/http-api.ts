@@ -1,0 +1,184 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { ClickCommands } from './click-commands.js'
+import { isCountryCode } from './country-codes.js'
+import { BadRequest, parseDataEnvelope, readBody } from './http-body.js'
+import type { ClickPlanetMap } from './map.js'
+import { decodeBatchRequest, decodeClickRequest, encodeClickResponse, MessageDecodeError } from './messages.js'
+import { dataBody, type ReadModels } from './read-models.js'
+
+export interface HttpApiDeps {
+  readonly map: ClickPlanetMap
+  readonly commands: ClickCommands
+  readonly reads: ReadModels
+  readonly maxBodyBytes: number
+  readonly logger: Logger
+}
+
+/** Protobuf requests are a few bytes; a body past this is not one (the JSON array form is ~4× the bytes). */
+const MAX_MESSAGE_BYTES = 256
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type',
+  'access-control-max-age': '86400',
+} as const
+
+type Route =
+  | { readonly name: 'click' | 'ownerships' | 'ownerships-by-batch' | 'leaderboard' | 'map/summary' | 'map/tiles' }
+  | { readonly name: 'map/countries'; readonly country: string }
+
+const RPC = new Set(['click', 'ownerships', 'ownerships-by-batch', 'leaderboard'])
+const POST_ROUTES = new Set(['click', 'ownerships-by-batch'])
+
+/** ClickPlanet's route for a path, or undefined when the path is not ClickPlanet's. */
+export function routeOf(pathname: string): Route | undefined {
+  const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname
+  for (const prefix of ['/api/', '/v2/rpc/']) {
+    if (!path.startsWith(prefix)) continue
+    const rest = path.slice(prefix.length)
+    if (RPC.has(rest)) return { name: rest as 'click' }
+    if (prefix !== '/api/') return undefined
+    if (rest === 'map/summary' || rest === 'map/tiles') return { name: rest }
+    const m = /^map\/countries\/([^/]+)$/.exec(rest)
+    if (m) return { name: 'map/countries', country: safeDecode(m[1]!) }
+  }
+  return undefined
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+/** The ClickPlanet HTTP routes (see `index.ts` for the formats). */
+export class HttpApi {
+  readonly #d: HttpApiDeps
+  readonly #countryBodies = new Map<string, Buffer>()
+  #summary: Buffer | undefined
+  readonly #etag: string
+
+  constructor(deps: HttpApiDeps) {
+    this.#d = deps
+    this.#etag = `"cpmp-${deps.map.checksum.toString(16)}"`
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, clientAddress: string): boolean {
+    const route = routeOf(url.pathname)
+    if (route === undefined) return false
+    const method = req.method ?? 'GET'
+    if (method === 'OPTIONS') {
+      res.writeHead(204, CORS).end()
+      return true
+    }
+    const post = POST_ROUTES.has(route.name)
+    const allowed = post ? method === 'POST' : method === 'GET' || method === 'HEAD'
+    if (!allowed) {
+      sendError(res, new BadRequest(405, `${method} not allowed on ${url.pathname}`), post ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS')
+      return true
+    }
+    this.#dispatch(route, req, res, clientAddress).catch((err: unknown) => {
+      if (err instanceof BadRequest) {
+        if (err.status === 413) res.setHeader('connection', 'close')
+        sendError(res, err)
+        return
+      }
+      this.#d.logger.error({ err, path: url.pathname }, 'clickplanet: request failed')
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
+      else res.destroy()
+    })
+    return true
+  }
+
+  async #dispatch(route: Route, req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
+    const { reads, map } = this.#d
+    switch (route.name) {
+      case 'ownerships':
+        return send(res, 200, reads.ownershipsBody(), 'application/json')
+      case 'leaderboard':
+        return send(res, 200, reads.leaderboardBody(), 'application/json')
+      case 'ownerships-by-batch': {
+        const b = decodeOr400(await this.#message(req), decodeBatchRequest, 'BatchRequest')
+        return send(res, 200, reads.batchBody(b.startTileId, b.endTileId), 'application/json')
+      }
+      case 'click': {
+        const click = decodeOr400(await this.#message(req), decodeClickRequest, 'ClickRequest')
+        const outcome = await this.#d.commands.click(click, client)
+        if (outcome.ok) return send(res, 200, dataBody(encodeClickResponse(outcome.response)), 'application/json')
+        if (outcome.kind === 'invalid') throw new BadRequest(400, outcome.error)
+        if (outcome.kind === 'rate-limited') {
+          res.setHeader('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))))
+          return sendJson(res, 429, { error: outcome.error })
+        }
+        return sendJson(res, 503, { error: outcome.error })
+      }
+      case 'map/summary':
+        this.#summary ??= Buffer.from(JSON.stringify({
+          tiles: map.tileCount,
+          spherePoints: map.spherePoints,
+          noCountry: map.noCountryTiles,
+          countries: map.countries(),
+        }))
+        return send(res, 200, this.#summary, 'application/json', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
+      case 'map/tiles':
+        if (req.headers['if-none-match'] === this.#etag) {
+          res.writeHead(304, { ...CORS, etag: this.#etag }).end()
+          return
+        }
+        return send(res, 200, map.asset, 'application/octet-stream', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
+      case 'map/countries': {
+        const cc = route.country
+        if (!isCountryCode(cc)) throw new BadRequest(400, `${JSON.stringify(cc)} is not a lower-case ISO 3166-1 alpha-2 code`)
+        const tiles = map.tilesOf(cc)
+        if (tiles === undefined) throw new BadRequest(404, `no territory for ${cc} on this map`)
+        let body = this.#countryBodies.get(cc)
+        if (body === undefined) {
+          body = Buffer.from(`{"tiles":[${tiles.join(',')}]}`)
+          this.#countryBodies.set(cc, body)
+        }
+        return send(res, 200, body, 'application/json', { 'cache-control': 'public, max-age=3600' })
+      }
+    }
+  }
+
+  async #message(req: IncomingMessage): Promise<Uint8Array> {
+    const body = await readBody(req, this.#d.maxBodyBytes)
+    const bytes = parseDataEnvelope(body, req.headers['content-type'])
+    if (bytes.length > MAX_MESSAGE_BYTES) {
+      throw new BadRequest(400, `"data" is ${bytes.length} bytes, more than any request message (${MAX_MESSAGE_BYTES})`)
+    }
+    return bytes
+  }
+}
+
+function decodeOr400<T>(bytes: Uint8Array, decode: (b: Uint8Array) => T, what: string): T {
+  try {
+    return decode(bytes)
+  } catch (err) {
+    throw new BadRequest(400, err instanceof MessageDecodeError ? `"data" is ${err.message}` : `"data" is not a ${what}`)
+  }
+}
+
+function send(res: ServerResponse, status: number, body: Buffer, type: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    ...CORS,
+    'content-type': type,
+    'content-length': String(body.length),
+    'cache-control': 'no-store',
+    ...headers,
+  })
+  res.end(body)
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, Buffer.from(JSON.stringify(value)), 'application/json')
+}
+
+function sendError(res: ServerResponse, err: BadRequest, allow?: string): void {
+  if (allow !== undefined) res.setHeader('allow', allow)
+  sendJson(res, err.status, { error: err.message })
+}

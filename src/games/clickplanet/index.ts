@@ -1,0 +1,202 @@
+/**
+ * ClickPlanet: a massively multiplayer globe served by partyline (wire contract:
+ * the spec's clickplanet.md).
+ *
+ * CQRS: every click (HTTP or a frame in room PLANET) goes through `ClickCommands` into the
+ * `EventLog`; the `Projection` applies the log in order, and each owner change becomes one
+ * encoded `UpdateNotification` fanned out to `/ws/listen` sockets and the PLANET room. Reads
+ * come from `ReadModels`, cached per projection version. Snapshots + log replay restore the
+ * projection on start.
+ *
+ * Routes, under `/api/` and `/v2/rpc/` (bodies `{"data": [bytes…] | "<base64>"}`, answers
+ * `{"data": "<base64>"}`, errors `{"error": "…"}` with 400/404/405/413/429/503):
+ * - `POST click` ClickRequest → ClickResponse; `GET ownerships` → OwnershipState;
+ *   `POST ownerships-by-batch` BatchRequest → OwnershipState; `GET leaderboard` → LeaderboardResponse.
+ * Map routes, under `/api/map/` only:
+ * - `GET countries/<cc>` → `{"tiles": [ids…]}` (404 when the code has no territory);
+ * - `GET summary` → `{"tiles": T, "spherePoints": N, "noCountry": n,
+ *   "countries": [{"id": "ad", "tiles": 1}, …]}` (countries sorted by id);
+ * - `GET tiles` → the map asset itself, `application/octet-stream` (layout in `map-format.ts`).
+ * Stream: `GET /ws/listen`, `/v2/ws/listen` → binary UpdateNotification frames.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { WebSocket } from 'ws'
+import type { PresetGame } from '../../rooms/host.js'
+import { ClickCommands } from './click-commands.js'
+import type { EventLog } from './event-log.js'
+import { FileEventLog } from './event-log-file.js'
+import { MemoryEventLog } from './event-log-memory.js'
+import { HttpApi } from './http-api.js'
+import { CLOSE_RESTART, ListenerHub } from './listener-hub.js'
+import { ClickPlanetMap, defaultMapPath } from './map.js'
+import { PlanetGame, type PlanetCounters } from './planet-room.js'
+import { Projection } from './projection.js'
+import { RateLimiter } from './rate-limiter.js'
+import { ReadModels } from './read-models.js'
+import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore } from './snapshot.js'
+import { SnapshotScheduler } from './snapshot-scheduler.js'
+
+export { runRobot } from './robot.js'
+
+export interface ClickPlanetOptions {
+  /** Map asset; default: the committed `assets/map-default.bin`. */
+  mapPath?: string
+  /** Directory for the click log and snapshots; unset = in memory. */
+  dataDir?: string
+  /** Clicks per second per client address; 0 = unlimited. */
+  clickRate: number
+  clickBurst: number
+  /** Largest request body accepted (413 past it). */
+  maxBodyBytes: number
+  /** Unsent bytes past which a listener is closed with 1013. */
+  listenerMaxBuffered: number
+  logger: Logger
+  /** Snapshot after this many clicks (default 100,000)… */
+  snapshotEveryClicks?: number
+  /** …or this often when clicks arrived (default 60 s). */
+  snapshotIntervalMs?: number
+  /** fdatasync the log before acknowledging clicks (default true; only with dataDir). */
+  fsync?: boolean
+}
+
+export interface ClickPlanetStats {
+  readonly clicksAccepted: number
+  /** Refused as invalid (bad tile or country) after decoding. */
+  readonly clicksInvalid: number
+  readonly clicksRateLimited: number
+  /** Not stored: the log failed or the server was closing. */
+  readonly clicksFailed: number
+  readonly logPosition: number
+  readonly snapshotPosition: number
+  readonly tiles: number
+  readonly listeners: number
+  /** Listeners closed with 1013 for reading too slowly. */
+  readonly listenersDropped: number
+  /** Frames sent to listeners (one per listener per update). */
+  readonly listenerFramesSent: number
+  readonly planet: Readonly<PlanetCounters>
+}
+
+export interface ClickPlanet {
+  /** true if the route is ClickPlanet's (including OPTIONS preflight) and it answered. */
+  handleHttp(req: IncomingMessage, res: ServerResponse, url: URL, clientAddress: string): boolean
+  isListenPath(pathname: string): boolean
+  /** Takes an already-upgraded socket as an update listener. */
+  acceptListener(ws: WebSocket): void
+  readonly preset: PresetGame
+  readonly stats: ClickPlanetStats
+  readonly map: ClickPlanetMap
+  /** Refuses new clicks, flushes the log, saves a final snapshot, closes listeners (1012). */
+  close(): Promise<void>
+}
+
+const LISTEN_PATHS = new Set(['/ws/listen', '/v2/ws/listen'])
+
+export async function createClickPlanet(opts: ClickPlanetOptions): Promise<ClickPlanet> {
+  const logger = opts.logger
+  const started = performance.now()
+  const map = ClickPlanetMap.load(opts.mapPath ?? defaultMapPath())
+
+  let log: EventLog
+  let store: SnapshotStore
+  if (opts.dataDir !== undefined) {
+    await mkdir(opts.dataDir, { recursive: true })
+    const file = await FileEventLog.open(join(opts.dataDir, 'clicks.log'), { fsync: opts.fsync ?? true })
+    if (file.truncatedBytes > 0) logger.warn({ bytes: file.truncatedBytes }, 'clickplanet: cut a torn tail off the click log')
+    log = file
+    store = new FileSnapshotStore(opts.dataDir)
+  } else {
+    log = new MemoryEventLog()
+    store = new MemorySnapshotStore()
+  }
+
+  const projection = new Projection(map.tileCount)
+  const snapshot = await store.load().catch((err: unknown) => {
+    logger.error({ err }, 'clickplanet: snapshot unreadable, replaying the whole log')
+    return undefined
+  })
+  if (snapshot !== undefined) {
+    if (snapshot.mapChecksum !== map.checksum) {
+      logger.warn('clickplanet: snapshot is of another map, ignored')
+    } else if (snapshot.position > log.head) {
+      // The log lost entries the snapshot has: new clicks would reuse their positions.
+      logger.error({ snapshot: snapshot.position, log: log.head }, 'clickplanet: snapshot ahead of the log, ignored')
+    } else {
+      projection.restore(snapshot)
+    }
+  }
+  const fromSnapshot = projection.position
+  let scheduler: SnapshotScheduler | undefined
+  const subscription = log.subscribe(projection.position + 1, (entry) => {
+    try {
+      projection.apply(entry)
+    } catch (err) {
+      // Only a broken log gets here (a gap); the subscription ends and reads go stale.
+      logger.fatal({ err, position: entry.position }, 'clickplanet: projection stopped')
+      throw err
+    }
+    scheduler?.applied()
+  })
+  try {
+    await subscription.caughtUp
+  } catch (err) {
+    await log.close()
+    throw err
+  }
+  scheduler = new SnapshotScheduler(projection, store, map.checksum, {
+    everyClicks: opts.snapshotEveryClicks ?? 100_000,
+    intervalMs: opts.snapshotIntervalMs ?? 60_000,
+  }, logger)
+  scheduler.savedPosition = fromSnapshot
+  scheduler.applied()
+
+  const commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
+  const reads = new ReadModels(projection)
+  const hub = new ListenerHub(opts.listenerMaxBuffered)
+  projection.onChange((change) => hub.broadcast(change.bytes))
+  const planet = new PlanetGame(commands, projection)
+  const http = new HttpApi({ map, commands, reads, maxBodyBytes: opts.maxBodyBytes, logger })
+  logger.info({
+    tiles: map.tileCount, position: projection.position, replayed: projection.position - fromSnapshot,
+    ms: Math.round(performance.now() - started), dataDir: opts.dataDir ?? null,
+  }, 'clickplanet: ready')
+
+  const sched = scheduler
+  const stats: ClickPlanetStats = {
+    get clicksAccepted() { return commands.counters.accepted },
+    get clicksInvalid() { return commands.counters.invalid },
+    get clicksRateLimited() { return commands.counters.rateLimited },
+    get clicksFailed() { return commands.counters.failed },
+    get logPosition() { return projection.position },
+    get snapshotPosition() { return sched.savedPosition },
+    get tiles() { return map.tileCount },
+    get listeners() { return hub.size },
+    get listenersDropped() { return hub.dropped },
+    get listenerFramesSent() { return hub.sent },
+    get planet() { return planet.counters },
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    handleHttp: (req, res, url, clientAddress) => http.handle(req, res, url, clientAddress),
+    isListenPath: (pathname) => LISTEN_PATHS.has(pathname),
+    acceptListener: (ws) => hub.accept(ws),
+    preset: planet,
+    stats,
+    map,
+    close() {
+      closing ??= (async () => {
+        commands.close()
+        await log.close()
+        subscription.close()
+        await sched.close()
+        planet.detach()
+        hub.closeAll(CLOSE_RESTART, 'server restarting')
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { crc32 } from './crc32.js'
+import type { ProjectionState } from './projection.js'
+
+/** A projection state plus the map it belongs to. */
+export interface Snapshot extends ProjectionState {
+  /** `ClickPlanetMap.checksum` of the map the tile ids refer to. */
+  readonly mapChecksum: number
+}
+
+/**
+ * Where snapshots of the projection live. Only the latest matters: a cold node loads it
+ * and replays the log from `position + 1`.
+ * - `save` replaces the latest snapshot atomically: after a crash at any moment, `load`
+ *   returns either the previous snapshot or the new one, whole.
+ * - `load` returns undefined when there is none, and throws when one exists but is
+ *   unreadable (the caller decides whether to start from an empty projection).
+ */
+export interface SnapshotStore {
+  save(snapshot: Snapshot): Promise<void>
+  load(): Promise<Snapshot | undefined>
+}
+
+export class MemorySnapshotStore implements SnapshotStore {
+  #latest: Snapshot | undefined
+  save(snapshot: Snapshot): Promise<void> {
+    this.#latest = snapshot
+    return Promise.resolve()
+  }
+  load(): Promise<Snapshot | undefined> {
+    return Promise.resolve(this.#latest)
+  }
+}
+
+/*
+ * File layout (little-endian): "CPSN", u16 version 1, u16 code count C, u32 tile count T,
+ * f64 position, u32 map checksum, u32 CRC-32 of the rest, then C codes as u8 length +
+ * ASCII, then owners u8[T], then (aligned to 8 in the file) timestamps u64[T].
+ */
+const MAGIC = 'CPSN'
+const FIXED = 28
+
+export function encodeSnapshot(s: Snapshot): Buffer {
+  const T = s.owners.length
+  const codes = Buffer.concat(s.codes.map((c) => Buffer.concat([Buffer.from([c.length]), Buffer.from(c, 'latin1')])))
+  const timesAt = (FIXED + codes.length + T + 7) & ~7
+  const buf = Buffer.alloc(timesAt + 8 * T)
+  buf.write(MAGIC, 0, 'latin1')
+  buf.writeUInt16LE(1, 4)
+  buf.writeUInt16LE(s.codes.length, 6)
+  buf.writeUInt32LE(T, 8)
+  buf.writeDoubleLE(s.position, 12)
+  buf.writeUInt32LE(s.mapChecksum, 20)
+  codes.copy(buf, FIXED)
+  buf.set(s.owners, FIXED + codes.length)
+  buf.set(new Uint8Array(s.timesNs.buffer, s.timesNs.byteOffset, 8 * T), timesAt)
+  buf.writeUInt32LE(crc32(buf.subarray(FIXED)), 24)
+  return buf
+}
+
+export function decodeSnapshot(buf: Buffer): Snapshot {
+  if (buf.length < FIXED || buf.toString('latin1', 0, 4) !== MAGIC || buf.readUInt16LE(4) !== 1) {
+    throw new Error('not a ClickPlanet snapshot')
+  }
+  if (crc32(buf.subarray(FIXED)) !== buf.readUInt32LE(24)) throw new Error('snapshot checksum mismatch')
+  const C = buf.readUInt16LE(6)
+  const T = buf.readUInt32LE(8)
+  const codes: string[] = []
+  let p = FIXED
+  for (let i = 0; i < C; i++) {
+    const n = buf[p] ?? 0
+    codes.push(buf.toString('latin1', p + 1, p + 1 + n))
+    p += 1 + n
+  }
+  const owners = Uint8Array.prototype.slice.call(buf, p, p + T)
+  const timesAt = (p + T + 7) & ~7
+  if (buf.length !== timesAt + 8 * T) throw new Error('snapshot size mismatch')
+  const timesNs = new BigUint64Array(T)
+  new Uint8Array(timesNs.buffer).set(buf.subarray(timesAt, timesAt + 8 * T))
+  return { position: buf.readDoubleLE(12), mapChecksum: buf.readUInt32LE(20), codes, owners, timesNs }
+}
+
+/** One file, replaced atomically: write a temp file, fsync it, rename over, fsync the dir. */
+export class FileSnapshotStore implements SnapshotStore {
+  readonly #path: string
+  constructor(dir: string) {
+    this.#path = join(dir, 'snapshot.bin')
+  }
+
+  async save(snapshot: Snapshot): Promise<void> {
+    const dir = dirname(this.#path)
+    await mkdir(dir, { recursive: true })
+    const tmp = `${this.#path}.tmp`
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writeFile(encodeSnapshot(snapshot))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, this.#path)
+    const d = await open(dir, 'r')
+    try { await d.sync() } catch { /* some filesystems refuse fsync on a directory */ } finally { await d.close() }
+  }
+
+  async load(): Promise<Snapshot | undefined> {
+    let buf: Buffer
+    try {
+      buf = await readFile(this.#path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    return decodeSnapshot(buf)
+  }
+}

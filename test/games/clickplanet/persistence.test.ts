@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
+import { startHarness } from './harness.js'
+import { click, leaderboard, ownerships, postBytes } from './helpers.js'
+
+async function tempDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cp-data-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+t.test('persistence - close and reopen: the same ownerships and leaderboard', async (t) => {
+  const dataDir = await tempDir(t)
+  const a = await startHarness({ dataDir, snapshotEveryClicks: 10 })
+  for (let i = 0; i < 35; i++) await click(a.base, (i * 13) % 50, ['fr', 'de', 'br'][i % 3]!)
+  const before = await ownerships(a.base)
+  const board = await leaderboard(a.base)
+  await a.close()
+  t.equal(a.planet.stats.snapshotPosition, 35, 'a final snapshot on close')
+
+  const b = await startHarness({ dataDir })
+  t.teardown(() => b.close())
+  t.same(await ownerships(b.base), before)
+  t.same(await leaderboard(b.base), board)
+  t.equal(b.planet.stats.logPosition, 35)
+  await click(b.base, 49, 'jp')
+  t.equal(b.planet.stats.logPosition, 36, 'positions go on after the restart')
+})
+
+t.test('persistence - a snapshot older than the log is completed by replay', async (t) => {
+  const dataDir = await tempDir(t)
+  const a = await startHarness({ dataDir, snapshotEveryClicks: 1_000_000 })
+  for (let i = 0; i < 20; i++) await click(a.base, i, 'fr')
+  await a.close() // snapshot at 20
+  const b = await startHarness({ dataDir, snapshotEveryClicks: 1_000_000, snapshotIntervalMs: 3_600_000 })
+  for (let i = 0; i < 10; i++) await click(b.base, i, 'de')
+  // "crash": the log has 30 entries, the snapshot stays at 20
+  const expected = await ownerships(b.base)
+  const c = await startHarness({ dataDir })
+  t.teardown(async () => { await c.close(); await b.close() })
+  t.same(await ownerships(c.base), expected)
+})
+
+t.test('persistence - kill -9 during clicks: nothing acknowledged is lost', async (t) => {
+  const dataDir = await tempDir(t)
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url)), dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
+  })
+  const base = `http://127.0.0.1:${port}`
+  const acked = new Map<number, string>()
+  let next = 0
+  let killed = false
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // 8 clients click distinct tiles until 300 clicks are acknowledged, then SIGKILL with clicks in flight.
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (!killed) {
+      const tile = next++
+      const cc = ['fr', 'de', 'it'][tile % 3]!
+      try {
+        const res = await postBytes(`${base}/api/click`, encodeClickRequest({ tileId: tile, countryId: cc }))
+        if (res.status === 200) acked.set(tile, cc)
+        await res.arrayBuffer()
+      } catch {
+        return // connection reset by the kill
+      }
+      if (acked.size >= 300 && !killed) {
+        killed = true
+        child.kill('SIGKILL')
+      }
+    }
+  }))
+  await exited
+  t.ok(acked.size >= 300)
+  const h = await startHarness({ dataDir })
+  t.teardown(() => h.close())
+  const owners = new Map((await ownerships(h.base)).map((o) => [o.tileId, o.countryId]))
+  const lost = [...acked].filter(([tile, cc]) => owners.get(tile) !== cc)
+  t.same(lost, [], `all ${acked.size} acknowledged clicks survived (${owners.size} tiles owned after restart)`)
+})

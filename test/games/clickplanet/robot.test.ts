@@ -1,0 +1,79 @@
+import t from 'tap'
+import { runRobot, runRobotWith } from '../../../src/games/clickplanet/robot.js'
+import { parseRobotArgs } from '../../../src/games/clickplanet/robot-options.js'
+import { startHarness } from './harness.js'
+import { batch, click, Listener, waitFor } from './helpers.js'
+
+t.test('robot - flags as the reference, bad ones named with exit code 2', async (t) => {
+  t.same(parseRobotArgs(['--target-country', 'ru', '--wanted-country', 'fr', '--host', 'localhost', '--port', '3000', '--unsecure']), {
+    targetCountry: 'ru', wantedCountry: 'fr', host: 'localhost', port: 3000, secure: false, recheckSeconds: 120, maxInFlight: 4,
+  })
+  t.equal(parseRobotArgs(['--target-country', 'ru', '--wanted-country', 'fr']).port, 443)
+  t.throws(() => parseRobotArgs(['--target-country', 'ru']), /--wanted-country is required/)
+  t.throws(() => parseRobotArgs(['--target-country', 'zz', '--wanted-country', 'fr']), /--target-country must be/)
+  t.throws(() => parseRobotArgs(['--target-country', 'ru', '--wanted-country', 'fr', '--port', '70000']), /--port must be/)
+  t.throws(() => parseRobotArgs(['--target-country', 'ru', '--wanted-country', 'fr', '--bogus']), /--bogus/)
+  t.equal(await runRobot(['--target-country', 'ru', '--wanted-country', 'fr', '--speed', '9']), 2)
+})
+
+t.test('robot - takes back a tile of the territory lost to another country', async (t) => {
+  const h = await startHarness()
+  t.teardown(() => h.close())
+  const territory = Array.from(h.planet.map.tilesOf('fr')!)
+  t.ok(territory.length >= 3, `fr has ${territory.length} tiles on the small map`)
+  const [first, second, third] = territory as [number, number, number]
+  // Before the robot starts: a tile already lost, found by its first recheck.
+  await click(h.base, first, 'de')
+  const lines: string[] = []
+  const stop = new AbortController()
+  const done = runRobotWith(
+    ['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure'],
+    { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false },
+  )
+  t.teardown(() => stop.abort())
+  const owner = async (tile: number): Promise<string | undefined> => (await batch(h.base, tile, tile))[0]?.countryId
+  await waitFor('the robot to reclaim the tile lost before it started', async () => ((await owner(first)) === 'be' ? true : undefined))
+  await waitFor('the robot to listen', () => (h.planet.stats.listeners >= 1 ? true : undefined))
+
+  const watch = await Listener.open(`${h.wsBase}/ws/listen`)
+  t.teardown(() => watch.close())
+  await click(h.base, second, 'it')
+  await click(h.base, third, 'be') // the wanted country: left alone
+  await watch.waitCount(3)
+  t.same(
+    watch.updates.filter((u) => u.tileId === second),
+    [{ tileId: second, countryId: 'it', previousCountryId: '' }, { tileId: second, countryId: 'be', previousCountryId: 'it' }],
+    'taken back at once, from the stream',
+  )
+  t.equal(await owner(third), 'be')
+  t.ok(lines.some((l) => l.startsWith(`tile ${second} taken by it`)), 'says what it saw')
+  t.ok(lines.some((l) => l === `reclaimed tile ${second} for be`), 'and what it did')
+  stop.abort()
+  t.equal(await done, 0, 'stops cleanly on abort')
+  t.equal(lines.at(-1), 'stopped')
+})
+
+t.test('robot - waits on 429 and retries', async (t) => {
+  const h = await startHarness({ clickRate: 2, clickBurst: 1 })
+  t.teardown(() => h.close())
+  const territory = Array.from(h.planet.map.tilesOf('de')!).slice(0, 3)
+  for (const tile of territory) {
+    await waitFor('a token', async () => {
+      try { await click(h.base, tile, 'pl'); return true } catch { await new Promise((r) => setTimeout(r, 100)); return undefined }
+    })
+  }
+  const lines: string[] = []
+  const stop = new AbortController()
+  t.teardown(() => stop.abort())
+  const done = runRobotWith(
+    ['--target-country', 'de', '--wanted-country', 'at', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure', '--max-in-flight', '3'],
+    { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false },
+  )
+  await waitFor('all reclaimed despite the limit', async () => {
+    const owned = await batch(h.base, 0, h.planet.map.tileCount)
+    return territory.every((tile) => owned.find((o) => o.tileId === tile)?.countryId === 'at') ? true : undefined
+  }, 20_000)
+  t.ok(lines.some((l) => l.startsWith('rate limited, waiting')), 'it saw 429 and waited')
+  stop.abort()
+  t.equal(await done, 0)
+})
