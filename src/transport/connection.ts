@@ -3,9 +3,21 @@
  * the registry. A connection whose send buffer passes `maxBuffered` is closed with 1013 and
  * dropped, so one slow phone never holds up a room or the process.
  */
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 import { CloseCode, closeReason } from '../errors.js'
 import type { Role, ServerMetrics } from '../metrics.js'
+
+/**
+ * The WebSocket class the server's sockets are made of. `ws` closes a connection by itself
+ * when the peer breaks a limit (a frame over `maxPayload` → 1009) and sends no reason then;
+ * here every close without a reason gets the registered one, so a page can show it.
+ */
+export class ReasonedWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    const registered = code !== undefined && Object.hasOwn(closeReason, code) ? closeReason[code as CloseCode] : undefined
+    super.close(code, data ?? registered)
+  }
+}
 
 export interface ConnectionContext {
   readonly metrics: ServerMetrics
@@ -27,6 +39,12 @@ export class Connection {
     this.#ctx = ctx
     ctx.metrics.connections[role]++
     ws.once('close', () => ctx.metrics.connections[role]--)
+    // An oversize frame is closed by `ws` itself (1009): count it like the server's own closes.
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || this.#closing) return
+      this.#closing = true
+      ctx.metrics.closed(CloseCode.MessageTooBig)
+    })
   }
 
   get closing(): boolean {
@@ -38,7 +56,9 @@ export class Connection {
     const ws = this.ws
     if (this.#closing || ws.readyState !== 1) return false
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
-    if (ws.bufferedAmount + size > this.#ctx.maxBuffered) {
+    // Judge what is already waiting, not the new frame: a large frame to a phone that keeps
+    // up is fine; a phone that has let `maxBuffered` pile up is not keeping up.
+    if (ws.bufferedAmount > this.#ctx.maxBuffered) {
       this.#ctx.metrics.drop('slow-consumer')
       this.close(CloseCode.TryAgainLater, 500)
       return false

@@ -40,7 +40,7 @@ export class HostSession implements Host {
   #room: Room | null = null
   #control: RoomControl | null = null
   #busy = false
-  #queue: Buffer[] = []
+  #queue: { data: Buffer; isBinary: boolean }[] = []
   #badTokens = 0
   /** Set once the room ended or another connection took it: this socket has no room. */
   #detached = false
@@ -102,18 +102,18 @@ export class HostSession implements Host {
     const m = this.#ctx.metrics
     m.frames.in++
     m.bytes.in += data.byteLength
-    if (isBinary !== this.#codec.binary) {
-      this.error(ErrorCode.WrongFrameType, this.#codec.binary ? 'host frames are CBOR in binary frames (or open /CREATE?format=json)' : 'this session speaks JSON in text frames')
-      return
-    }
+    // Even a refusal waits its turn: the answers come in the order of the frames.
     if (this.#busy) {
-      this.#queue.push(data)
+      this.#queue.push({ data, isBinary })
       return
     }
-    this.#handle(data)
+    this.#handle(data, isBinary)
   }
 
-  #handle(frame: Buffer): void {
+  #handle(frame: Buffer, isBinary: boolean): void {
+    if (isBinary !== this.#codec.binary) {
+      return this.error(ErrorCode.WrongFrameType, this.#codec.binary ? 'host frames are CBOR in binary frames (or open /CREATE?format=json)' : 'this session speaks JSON in text frames')
+    }
     const decoded = this.#codec.decode(frame)
     if (!decoded.ok) return this.error(decoded.code, decoded.reason)
     const parsed = this.#ctx.parse(decoded.value)
@@ -165,8 +165,14 @@ export class HostSession implements Host {
   }
 
   #resume(rawKey: string, token: string): void {
+    // Resuming probes codes like joining does: the same per-address throttle applies.
+    const throttle = this.#ctx.joinThrottle
+    if (throttle.exhausted(this.#address)) return this.#conn.close(CloseCode.TooManyAttempts)
     const room = this.#ctx.registry.get(normalizeCode(rawKey))
-    if (!room || room.isPreset) return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
+    if (!room || room.isPreset) {
+      throttle.take(this.#address)
+      return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
+    }
     room.post({
       type: 'host-resume',
       host: this,
@@ -182,7 +188,10 @@ export class HostSession implements Host {
 
   #drainQueue(): void {
     this.#busy = false
-    while (!this.#busy && this.#queue.length > 0) this.#handle(this.#queue.shift()!)
+    while (!this.#busy && this.#queue.length > 0) {
+      const next = this.#queue.shift()!
+      this.#handle(next.data, next.isBinary)
+    }
   }
 
   #onClose(): void {

@@ -21,7 +21,7 @@ import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import { AddressWindow } from './address-window.js'
 import { clientAddress } from './client-address.js'
-import { Connection } from './connection.js'
+import { Connection, ReasonedWebSocket } from './connection.js'
 import { Heartbeat } from './heartbeat.js'
 import { HostSession } from './host-session.js'
 import { PlayerSession } from './player-session.js'
@@ -58,7 +58,7 @@ export class WsGateway {
   constructor(opts: GatewayOptions) {
     this.#opts = opts
     const { settings } = opts
-    const common = { noServer: true, perMessageDeflate: false, clientTracking: false } as const
+    const common = { noServer: true, perMessageDeflate: false, clientTracking: false, WebSocket: ReasonedWebSocket } as const
     this.#hostWss = new WebSocketServer({ ...common, maxPayload: settings.hostMaxFrame })
     this.#playerWss = new WebSocketServer({ ...common, maxPayload: settings.playerMaxFrame })
     this.#heartbeat = new Heartbeat(settings.pingIntervalMs)
@@ -70,9 +70,16 @@ export class WsGateway {
   /** The `upgrade` handler of the HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://partyline')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://partyline')
+    } catch {
+      // A request target no URL parser takes (`//[`): throwing here would end the process.
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+      return
+    }
     const path = url.pathname
-    const isHost = path.toUpperCase() === '/CREATE'
+    const isHost = /^\/CREATE\/?$/i.test(path)
     const listener = isHost ? undefined : this.#opts.listeners?.find((l) => l.isListenPath(path))
     const wss = isHost ? this.#hostWss : this.#playerWss
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -226,3 +226,14 @@ export async function joinPlayer(
 export function resumeReading(peer: Peer): void {
   ;(peer.ws as unknown as { _socket: { resume(): void } })._socket.resume()
 }
+
+/** Run `sends` with the client's socket corked, so its frames leave in one TCP write. */
+export function burst(peer: Peer, sends: () => void): void {
+  const socket = (peer.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket
+  socket.cork()
+  try {
+    sends()
+  } finally {
+    socket.uncork()
+  }
+}
