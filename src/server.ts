@@ -65,7 +65,6 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         clickRate: settings.clickRate,
         clickBurst: settings.clickBurst,
         maxBodyBytes: 64 * 1024,
-        listenerMaxBuffered: settings.maxBuffered,
         ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
         ...(settings.map ? { mapPath: settings.map } : {}),
         ...opts.clickplanet,

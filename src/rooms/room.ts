@@ -144,17 +144,21 @@ export class Room {
   }
 
   post(event: RoomEvent): void {
-    this.#mailbox.push(event)
-    if (this.#draining) return
+    if (this.#draining) {
+      this.#mailbox.push(event)
+      return
+    }
     this.#draining = true
     try {
-      for (let e = this.#mailbox.shift(); e !== undefined; e = this.#mailbox.shift()) {
-        if (!this.#ended || e.type === 'player-disconnect' || e.type === 'host-detached') this.#handle(e)
-        else if (e.type === 'player-connect') e.port.close(CloseCode.NoSuchRoom)
-      }
+      for (let e: RoomEvent | undefined = event; e !== undefined; e = this.#mailbox.shift()) this.#deliver(e)
     } finally {
       this.#draining = false
     }
+  }
+
+  #deliver(e: RoomEvent): void {
+    if (!this.#ended || e.type === 'player-disconnect' || e.type === 'host-detached') this.#handle(e)
+    else if (e.type === 'player-connect') e.port.close(CloseCode.NoSuchRoom)
   }
 
   view(): RoomStateView {

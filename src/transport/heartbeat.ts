@@ -1,27 +1,36 @@
 /**
  * Liveness: every `intervalMs` each socket is pinged; a socket that has missed two pings in a
- * row (no pong, no frame) is terminated, which ends it like any other disconnect (and so
- * starts the host's or the player's grace period). One timer serves every socket.
+ * row (no pong) is terminated, which ends it like any other disconnect (and so starts the
+ * host's or the player's grace period). One timer serves every socket.
+ *
+ * Only pongs count, not data frames: every WebSocket implementation answers pings by itself
+ * (browsers included), and a listener on 'message' would cost every frame of every socket.
  */
 import type { WebSocket } from 'ws'
 
 export class Heartbeat {
   #missed = new Map<WebSocket, number>()
   #timer: NodeJS.Timeout
+  /** One pong handler for every socket (`this` is the socket), not a closure per socket. */
+  #pong: (this: WebSocket) => void
 
   constructor(intervalMs: number) {
+    const missed = this.#missed
+    this.#pong = function (this: WebSocket) {
+      if (missed.has(this)) missed.set(this, 0)
+    }
     this.#timer = setInterval(() => this.#tick(), intervalMs)
     this.#timer.unref()
   }
 
   watch(ws: WebSocket): void {
     this.#missed.set(ws, 0)
-    const alive = (): void => {
-      if (this.#missed.has(ws)) this.#missed.set(ws, 0)
-    }
-    ws.on('pong', alive)
-    ws.on('message', alive)
-    ws.once('close', () => this.#missed.delete(ws))
+    ws.on('pong', this.#pong)
+  }
+
+  /** Forget a socket that has closed. */
+  unwatch(ws: WebSocket): void {
+    this.#missed.delete(ws)
   }
 
   stop(): void {

@@ -52,7 +52,7 @@ export class HostSession implements Host {
     this.#ctx = ctx
     const ws: WebSocket = conn.ws
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary))
-    ws.once('close', () => this.#onClose())
+    conn.onClose = () => this.#onClose()
   }
 
   // ---- Host: what the room tells its game ----

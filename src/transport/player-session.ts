@@ -21,7 +21,7 @@ export class PlayerSession implements PlayerPort {
       metrics.bytes.in += data.byteLength
       room.post({ type: 'player-frame', port: this, data: isBinary ? data : data.toString('utf8') })
     })
-    ws.once('close', () => room.post({ type: 'player-disconnect', port: this }))
+    conn.onClose = () => room.post({ type: 'player-disconnect', port: this })
     room.post({ type: 'player-connect', port: this, sid })
   }
 

@@ -21,7 +21,8 @@ import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import { AddressWindow } from './address-window.js'
 import { clientAddress } from './client-address.js'
-import { Connection, ReasonedWebSocket } from './connection.js'
+import { Connection, ReasonedWebSocket, type ConnectionContext } from './connection.js'
+import { FrameCache } from './wire-frame.js'
 import { Heartbeat } from './heartbeat.js'
 import { HostSession } from './host-session.js'
 import { PlayerSession } from './player-session.js'
@@ -29,7 +30,8 @@ import { PlayerSession } from './player-session.js'
 /** A game that serves its own WebSocket paths (ClickPlanet's update stream). */
 export interface ListenerRoute {
   isListenPath(pathname: string): boolean
-  acceptListener(ws: WebSocket): void
+  /** A listener passed every check; the game owns it until it closes. */
+  acceptListener(conn: Connection): void
 }
 
 export interface GatewayOptions {
@@ -50,6 +52,7 @@ export class WsGateway {
   #playerWss: WebSocketServer
   #heartbeat: Heartbeat
   #sockets = new Set<Connection>()
+  #connectionContext: ConnectionContext
   #roomCreations: AddressWindow
   #parseCbor
   #parseJson
@@ -65,11 +68,24 @@ export class WsGateway {
     this.#roomCreations = new AddressWindow(settings.roomsPerMinute)
     this.#parseCbor = commandParser('cbor', settings.maxPlayers)
     this.#parseJson = commandParser('json', settings.maxPlayers)
+    // One context for every connection (the hooks are not closures per connection).
+    this.#connectionContext = {
+      metrics: opts.metrics,
+      maxBuffered: settings.maxBuffered,
+      frames: new FrameCache(),
+      logger: opts.logger,
+      closed: (conn) => {
+        this.#sockets.delete(conn)
+        this.#heartbeat.unwatch(conn.ws)
+      },
+    }
   }
 
   /** The `upgrade` handler of the HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    // Not a closure: a closure made here would keep this call's whole scope (the request,
+    // its headers, the URL) alive as long as the socket lives.
+    socket.on('error', destroySocket)
     let url: URL
     try {
       url = new URL(req.url ?? '/', 'http://partyline')
@@ -84,15 +100,13 @@ export class WsGateway {
     const wss = isHost ? this.#hostWss : this.#playerWss
     wss.handleUpgrade(req, socket, head, (ws) => {
       const role: Role = isHost ? 'host' : listener ? 'listener' : 'player'
-      if (listener) {
-        if (!this.#admit(ws, req, role)) return
-        this.#heartbeat.watch(ws)
-        listener.acceptListener(ws)
-        return
-      }
-      const conn = this.#connection(ws, role)
+      const conn = this.#connection(ws, socket, role)
       if (!this.#accepting) return conn.close(CloseCode.ServiceRestart)
       if (!this.#originAllowed(req)) return conn.close(CloseCode.PolicyViolation)
+      if (listener) {
+        this.#heartbeat.watch(ws)
+        return listener.acceptListener(conn)
+      }
       const address = clientAddress(req, this.#opts.settings.trustProxy)
       if (isHost) this.#host(conn, url, address)
       else this.#player(conn, path, url, address)
@@ -110,25 +124,9 @@ export class WsGateway {
     return this.#sockets.size
   }
 
-  #admit(ws: WebSocket, req: IncomingMessage, role: Role): boolean {
-    const conn = this.#connection(ws, role)
-    if (!this.#accepting) {
-      conn.close(CloseCode.ServiceRestart)
-      return false
-    }
-    if (!this.#originAllowed(req)) {
-      conn.close(CloseCode.PolicyViolation)
-      return false
-    }
-    return true
-  }
-
-  #connection(ws: WebSocket, role: Role): Connection {
-    const conn = new Connection(ws, role, { metrics: this.#opts.metrics, maxBuffered: this.#opts.settings.maxBuffered })
+  #connection(ws: WebSocket, socket: Duplex, role: Role): Connection {
+    const conn = new Connection(ws, socket, role, this.#connectionContext)
     this.#sockets.add(conn)
-    ws.once('close', () => this.#sockets.delete(conn))
-    // Errors (bad frames, oversize → 1009 from ws itself) end in 'close'; nothing to add.
-    ws.on('error', (err) => this.#opts.logger.debug({ err: err.message, role }, 'socket error'))
     return conn
   }
 
@@ -167,4 +165,8 @@ export class WsGateway {
     this.#heartbeat.watch(conn.ws)
     new PlayerSession(conn, room, sid, this.#opts.metrics)
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy()
 }

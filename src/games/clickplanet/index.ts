@@ -23,14 +23,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { WebSocket } from 'ws'
+import { CloseCode } from '../../errors.js'
+import type { Connection } from '../../transport/connection.js'
 import type { PresetGame } from '../../rooms/host.js'
 import { ClickCommands } from './click-commands.js'
 import type { EventLog } from './event-log.js'
 import { FileEventLog } from './event-log-file.js'
 import { MemoryEventLog } from './event-log-memory.js'
 import { HttpApi } from './http-api.js'
-import { CLOSE_RESTART, ListenerHub } from './listener-hub.js'
+import { ListenerHub } from './listener-hub.js'
 import { ClickPlanetMap, defaultMapPath } from './map.js'
 import { PlanetGame, type PlanetCounters } from './planet-room.js'
 import { Projection } from './projection.js'
@@ -51,8 +52,6 @@ export interface ClickPlanetOptions {
   clickBurst: number
   /** Largest request body accepted (413 past it). */
   maxBodyBytes: number
-  /** Unsent bytes past which a listener is closed with 1013. */
-  listenerMaxBuffered: number
   logger: Logger
   /** Snapshot after this many clicks (default 100,000)… */
   snapshotEveryClicks?: number
@@ -84,8 +83,8 @@ export interface ClickPlanet {
   /** true if the route is ClickPlanet's (including OPTIONS preflight) and it answered. */
   handleHttp(req: IncomingMessage, res: ServerResponse, url: URL, clientAddress: string): boolean
   isListenPath(pathname: string): boolean
-  /** Takes an already-upgraded socket as an update listener. */
-  acceptListener(ws: WebSocket): void
+  /** Takes an upgraded connection as an update listener (slow ones are closed with 1013). */
+  acceptListener(conn: Connection): void
   readonly preset: PresetGame
   readonly stats: ClickPlanetStats
   readonly map: ClickPlanetMap
@@ -155,7 +154,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
 
   const commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
   const reads = new ReadModels(projection)
-  const hub = new ListenerHub(opts.listenerMaxBuffered)
+  const hub = new ListenerHub()
   projection.onChange((change) => hub.broadcast(change.bytes))
   const planet = new PlanetGame(commands, projection)
   const http = new HttpApi({ map, commands, reads, maxBodyBytes: opts.maxBodyBytes, logger })
@@ -183,7 +182,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   return {
     handleHttp: (req, res, url, clientAddress) => http.handle(req, res, url, clientAddress),
     isListenPath: (pathname) => LISTEN_PATHS.has(pathname),
-    acceptListener: (ws) => hub.accept(ws),
+    acceptListener: (conn) => hub.accept(conn),
     preset: planet,
     stats,
     map,
@@ -194,7 +193,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
         subscription.close()
         await sched.close()
         planet.detach()
-        hub.closeAll(CLOSE_RESTART, 'server restarting')
+        hub.closeAll(CloseCode.ServiceRestart)
       })()
       return closing
     },

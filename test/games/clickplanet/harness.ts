@@ -20,8 +20,9 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> = {}): Promise<Harness> {
-  const { mapPath, clickRate, clickBurst, dataDir, ...rest } = options
+/** ClickPlanet options, and `maxBuffered`: the server's send-buffer bound (listeners too). */
+export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number } = {}): Promise<Harness> {
+  const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, ...rest } = options
   const settings = defaultSettings({
     port: 0,
     host: '127.0.0.1',
@@ -30,6 +31,7 @@ export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'lo
     clickRate: clickRate ?? 0,
     clickBurst: clickBurst ?? 10,
     dataDir: dataDir ?? '',
+    ...(maxBuffered === undefined ? {} : { maxBuffered }),
   })
   const server = await startServer(settings, { clickplanet: rest })
   const planet = server.clickplanet

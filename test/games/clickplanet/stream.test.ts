@@ -51,7 +51,7 @@ t.test('stream - concurrent clicks converge: the stream and /ownerships agree', 
 })
 
 t.test('stream - a listener that does not read is closed with 1013; the others get everything', async (t) => {
-  const h = await startHarness({ listenerMaxBuffered: 64 * 1024 })
+  const h = await startHarness({ maxBuffered: 64 * 1024 })
   t.teardown(() => h.close())
   const slow = await Listener.open(`${h.wsBase}/ws/listen`)
   const fast = await Listener.open(`${h.wsBase}/ws/listen`)
