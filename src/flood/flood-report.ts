@@ -61,6 +61,11 @@ export interface FloodReport {
   readonly hostBytes: number
   readonly playerBytes: number
   readonly windowSeconds: number
+  /**
+   * The window on CLOCK_MONOTONIC in µs, the clock V8 stamps `--cpu-prof` samples with, so a
+   * server's profile can be cut to the measured window.
+   */
+  readonly monotonicWindowUs: { readonly start: number; readonly end: number }
   readonly down: DirectionFigures
   readonly up: DirectionFigures
   /** Both directions together. */

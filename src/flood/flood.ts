@@ -189,6 +189,7 @@ export class Flood {
     const pid = this.#options.serverPid
     const tally = new Tally(performance.now())
     this.#tally = tally
+    const monotonicStartUs = monotonicUs()
     const server0 = pid === undefined ? undefined : sampleProcess(pid)
     const cpu0 = process.cpuUsage()
     const machine0 = machineBusySeconds()
@@ -198,6 +199,7 @@ export class Flood {
     this.#loopDelay.reset()
     await sleep(options.windowMs)
     tally.t1 = performance.now()
+    const monotonicEndUs = monotonicUs()
     const server1 = pid === undefined ? undefined : sampleProcess(pid)
     const cpu = process.cpuUsage(cpu0)
     const machineBusy = machineBusySeconds() - machine0
@@ -233,6 +235,7 @@ export class Flood {
       hostBytes: this.#plan.hostBytes,
       playerBytes: this.#plan.playerBytes,
       windowSeconds: seconds,
+      monotonicWindowUs: { start: monotonicStartUs, end: monotonicEndUs },
       down,
       up,
       all,
@@ -374,6 +377,11 @@ export class Flood {
       writeSyscallsPerFrame: delivered > 0 ? (s1.writeSyscalls - s0.writeSyscalls) / delivered : Number.NaN,
     }
   }
+}
+
+/** CLOCK_MONOTONIC in µs: the clock of V8 CPU profiles (`startTime`), shared by all processes. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n)
 }
 
 function figures(

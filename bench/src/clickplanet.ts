@@ -1,0 +1,227 @@
+/**
+ * ClickPlanet benchmarks, on the full default map. Prints a table.
+ *
+ *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts)
+ *
+ * Every loop is bounded in count and in time; network traffic goes to 127.0.0.1 only.
+ * The HTTP and fan-out rows run the server in a child process so the load generator does
+ * not share its event loop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import WebSocket from 'ws'
+import { COUNTRY_CODES } from '../../src/games/clickplanet/country-codes.js'
+import { FileEventLog } from '../../src/games/clickplanet/event-log-file.js'
+import { createClickPlanet } from '../../src/games/clickplanet/index.js'
+import { ClickPlanetMap, defaultMapPath } from '../../src/games/clickplanet/map.js'
+import { encodeClickRequest, type Click } from '../../src/games/clickplanet/messages.js'
+import { Projection } from '../../src/games/clickplanet/projection.js'
+import { ReadModels } from '../../src/games/clickplanet/read-models.js'
+import { startHarness } from '../../test/games/clickplanet/harness.js'
+
+const silent = pino({ level: 'silent' })
+const rows: [string, string][] = []
+const row = (what: string, value: string): void => {
+  rows.push([what, value])
+  console.error(`  ${what}: ${value}`)
+}
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
+}
+const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d })
+
+// Deterministic pseudo-random clicks.
+let seed = 42
+const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+function clicks(n: number, tiles: number): Click[] {
+  const out: Click[] = []
+  const ts = BigInt(Date.now()) * 1_000_000n
+  for (let i = 0; i < n; i++) {
+    out.push({ tileId: Math.floor(rand() * tiles), countryId: COUNTRY_CODES[Math.floor(rand() * 40)]!, timestampNs: ts + BigInt(i), clickId: `b-${i}` })
+  }
+  return out
+}
+
+async function projectionRate(map: ClickPlanetMap): Promise<void> {
+  const N = 2_000_000
+  const list = clicks(N, map.tileCount)
+  for (const withListener of [false, true]) {
+    const p = new Projection(map.tileCount)
+    let n = 0
+    if (withListener) p.onChange((c) => { n += c.bytes.length })
+    const t0 = performance.now()
+    for (let i = 0; i < N; i++) p.apply({ position: i + 1, click: list[i]! })
+    const ms = performance.now() - t0
+    row(`projection apply${withListener ? ' (+ encode UpdateNotification)' : ''}`, `${f(N / (ms / 1000) / 1e6, 2)} M clicks/s`)
+    void n
+  }
+}
+
+async function replay(map: ClickPlanetMap): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'cp-bench-'))
+  try {
+    const log = await FileEventLog.open(join(dir, 'clicks.log'), { fsync: false })
+    const list = clicks(1_000_000, map.tileCount)
+    for (let i = 0; i < list.length; i += 10_000) await Promise.all(list.slice(i, i + 10_000).map((c) => log.append(c)))
+    await log.close()
+    const opts = { dataDir: dir, clickRate: 0, clickBurst: 1, maxBodyBytes: 65536, logger: silent, snapshotEveryClicks: 1e9 }
+    // first start: no snapshot, the whole log is replayed
+    let t0 = performance.now()
+    const cold = await createClickPlanet(opts)
+    row('start, replay of 1 M logged clicks (no snapshot)', `${f(performance.now() - t0, 0)} ms`)
+    await cold.close() // writes the snapshot
+    t0 = performance.now()
+    const warm = await createClickPlanet(opts)
+    row('start from snapshot at 1 M (+ map load)', `${f(performance.now() - t0, 0)} ms`)
+    await warm.close()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function timeIt(runs: number, budgetMs: number, prep: (i: number) => void, fn: () => void): number[] {
+  const out: number[] = []
+  const end = performance.now() + budgetMs
+  for (let i = 0; i < runs && performance.now() < end; i++) {
+    prep(i)
+    const t0 = performance.now()
+    fn()
+    out.push(performance.now() - t0)
+  }
+  return out
+}
+
+async function readModels(map: ClickPlanetMap): Promise<void> {
+  const p = new Projection(map.tileCount)
+  let pos = 0
+  for (let t = 0; t < map.tileCount; t++) p.apply({ position: ++pos, click: { tileId: t, countryId: COUNTRY_CODES[t % 200]!, timestampNs: 1_700_000_000_000_000_000n + BigInt(t), clickId: 'x' } })
+  const reads = new ReadModels(p)
+  const change = (i: number): void => p.apply({ position: ++pos, click: { tileId: i, countryId: i % 2 ? 'fr' : 'de', timestampNs: 1n, clickId: 'y' } })
+  let bytes = 0
+  const own = timeIt(60, 20_000, change, () => { bytes = reads.ownershipsBody().length })
+  row(`ownerships, all ${f(map.tileCount, 0)} tiles owned, rebuilt after a change (${f(bytes / 1e6, 1)} MB body)`, `p50 ${f(pct(own, 50), 1)} ms · p99 ${f(pct(own, 99), 1)} ms`)
+  const cached = timeIt(1000, 5_000, () => {}, () => { reads.ownershipsBody() })
+  row('ownerships, cached (no change since last read)', `p50 ${f(pct(cached, 50) * 1000, 1)} µs · p99 ${f(pct(cached, 99) * 1000, 1)} µs`)
+  const batch = timeIt(1000, 5_000, () => {}, () => { reads.batchBody(100_000, 109_999) })
+  row('ownerships-by-batch, 10,000-id window', `p50 ${f(pct(batch, 50), 2)} ms · p99 ${f(pct(batch, 99), 2)} ms`)
+  const lb = timeIt(1000, 5_000, change, () => { reads.leaderboardBody() })
+  row(`leaderboard, ${reads.leaderboard().length} countries, rebuilt after a change`, `p50 ${f(pct(lb, 50) * 1000, 1)} µs · p99 ${f(pct(lb, 99) * 1000, 1)} µs`)
+}
+
+async function serveChild(dataDir: string | undefined): Promise<{ child: ChildProcess; port: number }> {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)))
+  })
+  return { child, port }
+}
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
+}
+
+async function httpIngest(label: string, dataDir: string | undefined, tiles: number): Promise<void> {
+  const { child, port } = await serveChild(dataDir)
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    const CLIENTS = 64, MAX = 200_000, BUDGET = 5_000
+    let done = 0
+    const end = performance.now() + BUDGET
+    const post = (tile: number): Promise<number> => new Promise((resolve, reject) => {
+      const body = JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: tile, countryId: tile % 2 ? 'fr' : 'de' })) })
+      const req = request({ host: '127.0.0.1', port, path: '/api/click', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (done < MAX && performance.now() < end) {
+        const status = await post(Math.floor(rand() * tiles))
+        if (status !== 200) throw new Error(`HTTP ${status}`)
+        done++
+      }
+    }))
+    const s = (performance.now() - t0) / 1000
+    row(`HTTP click ingest, ${CLIENTS} keep-alive clients, ${label}`, `${f(done / s, 0)} clicks/s`)
+    agent.destroy()
+  } finally {
+    await stopChild(child)
+  }
+}
+
+async function fanOut(): Promise<void> {
+  const { child, port } = await serveChild(undefined)
+  const LISTENERS = 5_000, UPDATES = 20
+  const sockets: WebSocket[] = []
+  try {
+    let got = 0
+    let sentAt = 0
+    let notify: (() => void) | undefined
+    const lat: number[] = []
+    for (let i = 0; i < LISTENERS; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, LISTENERS - i) }, () => new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/listen`)
+        ws.on('message', () => {
+          lat.push(performance.now() - sentAt)
+          if (++got % LISTENERS === 0) notify?.()
+        })
+        ws.once('open', () => resolve())
+        ws.once('error', reject)
+        sockets.push(ws)
+      })))
+    }
+    const deadline = performance.now() + 60_000
+    for (let u = 0; u < UPDATES && performance.now() < deadline; u++) {
+      const all = new Promise<void>((resolve) => { notify = resolve })
+      sentAt = performance.now()
+      const res = await fetch(`http://127.0.0.1:${port}/api/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: 1000 + u, countryId: 'fr' })) }) })
+      await res.arrayBuffer()
+      await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))])
+    }
+    row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
+  } finally {
+    for (const ws of sockets) ws.terminate()
+    await stopChild(child)
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--serve') {
+    const h = await startHarness({ mapPath: defaultMapPath(), dataDir: process.argv[3], maxBuffered: 4 << 20 })
+    process.stdout.write(`${h.port}\n`)
+    process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
+    return
+  }
+  let t0 = performance.now()
+  const map = ClickPlanetMap.load()
+  row(`map load (${f(map.tileCount, 0)} tiles, ${map.countries().length} countries, ${f(map.asset.length / 1e6, 2)} MB)`, `${f(performance.now() - t0, 1)} ms`)
+  await projectionRate(map)
+  await replay(map)
+  await readModels(map)
+  await httpIngest('in-memory log', undefined, map.tileCount)
+  const dir = await mkdtemp(join(tmpdir(), 'cp-bench-http-'))
+  try {
+    await httpIngest('file log, fdatasync per group commit', dir, map.tileCount)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  await fanOut()
+  t0 = performance.now()
+  const w = Math.max(...rows.map((r) => r[0].length))
+  console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
+  console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? '?'})`)
+}
+
+await main()
