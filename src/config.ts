@@ -16,6 +16,9 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }))
 
+/** Longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+const TIMER_MAX_MS = 2_147_483_647
+
 const bool = z
   .string()
   .trim()
@@ -48,8 +51,8 @@ const setting = <T>(env: string, def: string, schema: z.ZodType<T, string>, doc:
 export const settings = {
   port: setting('PORT', '8081', int(0, 65535), 'TCP port to listen on (0 = any free port).'),
   host: setting('HOST', '0.0.0.0', text.pipe(z.string().min(1, { message: 'must not be empty' })), 'Address to listen on.'),
-  hostGraceMs: setting('PARTYLINE_HOST_GRACE_MS', '30000', int(0), 'How long a room waits for its host to resume after the host connection ends.'),
-  playerGraceMs: setting('PARTYLINE_PLAYER_GRACE_MS', '30000', int(0), 'How long a player with a `sid` keeps its place after its connection ends.'),
+  hostGraceMs: setting('PARTYLINE_HOST_GRACE_MS', '30000', int(0, TIMER_MAX_MS), 'How long a room waits for its host to resume after the host connection ends.'),
+  playerGraceMs: setting('PARTYLINE_PLAYER_GRACE_MS', '30000', int(0, TIMER_MAX_MS), 'How long a player with a `sid` keeps its place after its connection ends.'),
   maxPlayers: setting('PARTYLINE_MAX_PLAYERS', '100', int(1, 100000), 'Upper bound of `max_players` in `prepare`.'),
   playerMaxFrame: setting('PARTYLINE_PLAYER_MAX_FRAME', '65536', int(1, 64 * 1024 * 1024), 'Largest frame a player may send, in bytes (over → close 1009).'),
   hostMaxFrame: setting('PARTYLINE_HOST_MAX_FRAME', '1048576', int(1, 256 * 1024 * 1024), 'Largest frame a host may send, in bytes (over → close 1009).'),
@@ -57,12 +60,12 @@ export const settings = {
   joinAttemptsPerMinute: setting('PARTYLINE_JOIN_ATTEMPTS_PER_MINUTE', '30', int(1), 'Failed joins and unknown-code lookups per address per minute before 4029 / HTTP 429.'),
   roomsPerMinute: setting('PARTYLINE_ROOMS_PER_MINUTE', '30', int(1), 'Rooms one address may create per minute (past it `prepare` gets `error` rate_limited).'),
   maxBuffered: setting('PARTYLINE_MAX_BUFFERED', '1048576', int(1024), 'Send-buffer bound per connection, in bytes; past it the connection is closed with 1013.'),
-  pingIntervalMs: setting('PARTYLINE_PING_INTERVAL_MS', '15000', int(50), 'WebSocket ping interval; a peer that misses two pings is dropped.'),
-  codeCooldownMs: setting('PARTYLINE_CODE_COOLDOWN_MS', '600000', int(0), 'How long a freed room code is kept out of circulation.'),
+  pingIntervalMs: setting('PARTYLINE_PING_INTERVAL_MS', '15000', int(50, TIMER_MAX_MS), 'WebSocket ping interval; a peer that misses two pings is dropped.'),
+  codeCooldownMs: setting('PARTYLINE_CODE_COOLDOWN_MS', '600000', int(0, TIMER_MAX_MS), 'How long a freed room code is kept out of circulation.'),
   keptFrames: setting('PARTYLINE_KEPT_FRAMES', '1000', int(0), 'Player frames kept per room while its host is away.'),
   keptBytes: setting('PARTYLINE_KEPT_BYTES', '1048576', int(0), 'Bytes of player frames kept per room while its host is away.'),
   cborMaxDepth: setting('PARTYLINE_CBOR_MAX_DEPTH', '16', int(1, 256), 'Deepest nesting accepted in a host frame.'),
-  trustProxy: setting('PARTYLINE_TRUST_PROXY', 'false', bool, 'Take the client address from `X-Forwarded-For` (only behind a proxy you run).'),
+  trustProxy: setting('PARTYLINE_TRUST_PROXY', 'false', bool, 'Take the client address from the last `X-Forwarded-For` entry, the one your proxy appended (only behind a proxy you run).'),
   shutdownMs: setting('PARTYLINE_SHUTDOWN_MS', '4000', int(0, 60000), 'On SIGTERM, how long to wait for sockets to close before exiting.'),
   clickplanet: setting('PARTYLINE_CLICKPLANET', 'true', bool, 'Host ClickPlanet: the preset room `PLANET`, its HTTP routes and `/ws/listen`.'),
   clickRate: setting('PARTYLINE_CLICK_RATE', '10', int(0), 'ClickPlanet clicks per second per address (token bucket); 0 = unlimited.'),

@@ -36,7 +36,7 @@ export class ServerMetrics {
     })
     new Gauge({
       name: 'partyline_mailbox_depth_max',
-      help: 'Deepest room mailbox at scrape time (events queued behind the one being handled).',
+      help: 'Deepest room mailbox since the previous scrape (events queued behind the one being handled).',
       registers: [this.registry],
       collect() {
         this.set(sources.mailboxDepth())

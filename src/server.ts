@@ -91,7 +91,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     rooms: () => registry.size,
     mailboxDepth: () => {
       let max = 0
-      for (const r of registry.rooms()) max = Math.max(max, r.mailboxDepth)
+      for (const r of registry.rooms()) max = Math.max(max, r.takePeakDepth())
       return max
     },
   })

@@ -36,6 +36,10 @@ t.test('config - a bad value names the setting', async (t) => {
     [{ PARTYLINE_TRUST_PROXY: 'maybe' }, [], /PARTYLINE_TRUST_PROXY .* true or false/],
     [{}, ['--no-such-thing', '1'], /unknown option --no-such-thing/],
     [{}, ['--port'], /--port needs a value/],
+    // Node timers fire at once past 2^31 − 1 ms: a longer grace would end rooms immediately.
+    [{ PARTYLINE_HOST_GRACE_MS: '3000000000' }, [], /PARTYLINE_HOST_GRACE_MS .* at most 2147483647/],
+    [{}, ['--player-grace-ms', '2147483648'], /PARTYLINE_PLAYER_GRACE_MS .* at most 2147483647/],
+    [{ PARTYLINE_PING_INTERVAL_MS: '9999999999' }, [], /PARTYLINE_PING_INTERVAL_MS .* at most 2147483647/],
   ]
   for (const [env, argv, re] of cases) {
     let caught: unknown

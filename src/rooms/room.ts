@@ -81,6 +81,7 @@ export class Room {
   #dropped = 0
   #mailbox: RoomEvent[] = []
   #draining = false
+  #peakDepth = 0
   #opts: RoomOptions
 
   constructor(opts: RoomOptions) {
@@ -113,9 +114,14 @@ export class Room {
   get hostPresent(): boolean {
     return this.#host !== null
   }
-  /** Events waiting behind the one being handled. */
-  get mailboxDepth(): number {
-    return this.#mailbox.length
+  /**
+   * The most events that waited behind the one being handled since the last call (the
+   * mailbox drains synchronously, so a depth read at any other moment would be 0).
+   */
+  takePeakDepth(): number {
+    const peak = this.#peakDepth
+    this.#peakDepth = this.#mailbox.length
+    return peak
   }
 
   /**
@@ -145,7 +151,8 @@ export class Room {
 
   post(event: RoomEvent): void {
     if (this.#draining) {
-      this.#mailbox.push(event)
+      const depth = this.#mailbox.push(event)
+      if (depth > this.#peakDepth) this.#peakDepth = depth
       return
     }
     this.#draining = true

@@ -2,14 +2,17 @@ import type { IncomingMessage } from 'node:http'
 
 /**
  * The address limits are keyed by. Behind a proxy you run (`PARTYLINE_TRUST_PROXY`), the
- * left-most `X-Forwarded-For` entry; otherwise the socket's peer. Never trust the header
- * otherwise: any client can write it.
+ * right-most `X-Forwarded-For` entry: the one that proxy appended, the address it saw.
+ * Entries to its left came from the client and anyone can write them, so a throttle keyed
+ * by them could be dodged by sending a new one each time. Without the setting, the
+ * socket's peer.
  */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
     const fwd = req.headers['x-forwarded-for']
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim()
-    if (first) return first
+    const header = Array.isArray(fwd) ? fwd.at(-1) : fwd
+    const last = header?.split(',').at(-1)?.trim()
+    if (last) return last
   }
   return req.socket.remoteAddress ?? 'unknown'
 }

@@ -266,6 +266,30 @@ t.test('protocol - refusals in a prepared room: error with a specific code and r
   t.same(await host.message('from_str'), { cmd: 'from_str', from: id, data: 'and back' })
 })
 
+t.test('protocol - past PARTYLINE_ROOMS_PER_MINUTE, prepare is error rate_limited; the connection stays and other addresses are not affected', async (t) => {
+  const server = await testServer(t, { roomsPerMinute: 2 })
+  for (let i = 0; i < 2; i++) await new HostPeer(server).prepare()
+  const third = new HostPeer(server)
+  await third.opened
+  third.command({ cmd: 'prepare', max_players: 4 })
+  const refused = await third.message('error')
+  t.equal(refused.code, 'rate_limited')
+  t.match(refused.reason, /too many rooms/)
+  t.equal(third.closed, undefined, 'the connection stays open')
+  t.equal(server.registry.size, 2, 'no room was made')
+  // Another client address (through a proxy the server trusts) still creates rooms.
+  const proxied = await testServer(t, { roomsPerMinute: 1, trustProxy: true })
+  await new HostPeer(proxied, false, { headers: { 'x-forwarded-for': '203.0.113.1' } }).prepare()
+  const other = await new HostPeer(proxied, false, { headers: { 'x-forwarded-for': '203.0.113.2' } }).prepare()
+  t.match(other.key, /^[A-Z]{4}$/, 'a second address has its own allowance')
+  // Only the entry the trusted proxy appended counts: a forged left-most entry dodges nothing.
+  await new HostPeer(proxied, false, { headers: { 'x-forwarded-for': 'forged-1, 203.0.113.3' } }).prepare()
+  const forger = new HostPeer(proxied, false, { headers: { 'x-forwarded-for': 'forged-2, 203.0.113.3' } })
+  await forger.opened
+  forger.command({ cmd: 'prepare', max_players: 4 })
+  t.equal((await forger.message('error')).code, 'rate_limited', 'the same proxied address, whatever the client wrote before it')
+})
+
 t.test('protocol - JSON mode: /CREATE?format=json speaks JSON text frames, bytes as base64 both ways', async (t) => {
   const server = await testServer(t)
   const host = new HostPeer(server, true)
@@ -383,5 +407,5 @@ t.test('operations - /metrics exposes every metric family and the counts follow 
   t.equal(metricValue(after, 'partyline_closes_total', { code: '4001' }), 1, 'one kick')
   t.equal(metricValue(after, 'partyline_drops_total', { reason: 'player-away' }), 1, 'one frame for a held place dropped')
   t.equal(metricValue(after, 'partyline_connections', { role: 'player' }), 1)
-  t.equal(metricValue(after, 'partyline_mailbox_depth_max'), 0, 'idle rooms have empty mailboxes')
+  t.equal(metricValue(after, 'partyline_mailbox_depth_max'), 0, 'nothing queued behind a handled event since the last scrape')
 })
