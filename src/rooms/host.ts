@@ -15,8 +15,12 @@ export interface Host {
   state(state: RoomStateView): void
   playerJoined(player: number): void
   playerLeft(player: number): void
-  /** A player sent a frame: bytes arrive as `from`, text as `from_str`. */
-  fromPlayer(player: number, data: Uint8Array | string): void
+  /**
+   * A player sent a frame: bytes arrive as `from`, text as `from_str`. `address` is the
+   * player's client address, for per-address limits of in-process games; a remote page is
+   * never told it.
+   */
+  fromPlayer(player: number, data: Uint8Array | string, address?: string): void
   /** The host's last command was refused; nothing changed. */
   error(code: string, reason: string): void
   /** The room has ended (host `stop`, or the server shut it). */

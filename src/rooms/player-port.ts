@@ -6,6 +6,8 @@ import type { CloseCode } from '../errors.js'
  * closes its own connection (1013) and reports the disconnect to the room later.
  */
 export interface PlayerPort {
+  /** The client address (per-address limits; never shown to a remote host). */
+  readonly address: string
   send(data: Uint8Array | string): void
   close(code: CloseCode): void
 }

@@ -55,6 +55,7 @@ interface PlayerSlot {
 interface KeptFrame {
   readonly player: number
   readonly data: Uint8Array | string
+  readonly address: string
 }
 
 const byteLength = (data: Uint8Array | string): number =>
@@ -262,7 +263,7 @@ export class Room {
   #playerFrame(port: PlayerPort, data: Uint8Array | string): void {
     const slot = this.#byPort.get(port)
     if (!slot) return
-    if (this.#host) return this.#host.fromPlayer(slot.id, data)
+    if (this.#host) return this.#host.fromPlayer(slot.id, data, port.address)
     // Host away: keep the frame for the resume, within bounds.
     const size = byteLength(data)
     const { keptFrames, keptBytes } = this.#opts.limits
@@ -271,7 +272,7 @@ export class Room {
       this.#opts.onDropped?.('kept-overflow', 1)
       return
     }
-    this.#kept.push({ player: slot.id, data })
+    this.#kept.push({ player: slot.id, data, address: port.address })
     this.#keptBytes += size
   }
 
@@ -362,7 +363,7 @@ export class Room {
     const kept = this.#kept
     this.#kept = []
     this.#keptBytes = 0
-    for (const f of kept) host.fromPlayer(f.player, f.data)
+    for (const f of kept) host.fromPlayer(f.player, f.data, f.address)
     this.#changed()
   }
 

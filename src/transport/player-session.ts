@@ -10,10 +10,12 @@ import type { Connection } from './connection.js'
 import type { ServerMetrics } from '../metrics.js'
 
 export class PlayerSession implements PlayerPort {
+  readonly address: string
   #conn: Connection
 
-  constructor(conn: Connection, room: Room, sid: string | undefined, metrics: ServerMetrics) {
+  constructor(conn: Connection, room: Room, sid: string | undefined, address: string, metrics: ServerMetrics) {
     this.#conn = conn
+    this.address = address
     const ws: WebSocket = conn.ws
     // Register before joining: the room may close this port during the join itself.
     ws.on('message', (data: Buffer, isBinary: boolean) => {

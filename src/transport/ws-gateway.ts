@@ -163,7 +163,7 @@ export class WsGateway {
       return conn.close(CloseCode.NoSuchRoom)
     }
     this.#heartbeat.watch(conn.ws)
-    new PlayerSession(conn, room, sid, this.#opts.metrics)
+    new PlayerSession(conn, room, sid, address, this.#opts.metrics)
   }
 }
 

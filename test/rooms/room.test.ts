@@ -26,8 +26,11 @@ class RecordingHost implements Host {
   playerLeft(p: number): void {
     this.events.push(['left', p])
   }
-  fromPlayer(p: number, d: Uint8Array | string): void {
+  /** The sender address of each frame, in order (kept apart: most tests compare events). */
+  addresses: (string | undefined)[] = []
+  fromPlayer(p: number, d: Uint8Array | string, address?: string): void {
     this.events.push(['from', p, typeof d === 'string' ? d : [...d]])
+    this.addresses.push(address)
   }
   error(code: string): void {
     this.events.push(['error', code])
@@ -49,6 +52,7 @@ class RecordingHost implements Host {
 }
 
 class RecordingPort implements PlayerPort {
+  constructor(readonly address = '192.0.2.1') {}
   sent: (string | number[])[] = []
   closedWith: number | undefined
   send(d: Uint8Array | string): void {
@@ -75,8 +79,8 @@ function newRoom(over: { maxPlayers?: number; limits?: Partial<RoomLimits> } = {
   const host = new RecordingHost()
   room.open(host)
   host.take()
-  const join = (sid?: string) => {
-    const port = new RecordingPort()
+  const join = (sid?: string, address?: string) => {
+    const port = new RecordingPort(address)
     room.post({ type: 'player-connect', port, sid })
     return port
   }
@@ -208,4 +212,18 @@ t.test('room - shutdown closes players 1012 and tells the host it restarts', asy
   t.equal(p.closedWith, CloseCode.ServiceRestart)
   t.same(host.take(), [['restarting']])
   t.same(ended, [CloseCode.ServiceRestart])
+})
+
+t.test('room - the host hears each frame with the address of its sender, kept frames included', async (t) => {
+  const { room, host, join } = newRoom({ limits: { hostGraceMs: 10_000 } })
+  const a = join(undefined, '198.51.100.7')
+  const b = join(undefined, '198.51.100.8')
+  room.post({ type: 'player-frame', port: a, data: 'x' })
+  room.post({ type: 'player-frame', port: b, data: 'y' })
+  t.same(host.addresses, ['198.51.100.7', '198.51.100.8'])
+  room.post({ type: 'host-detached', host })
+  room.post({ type: 'player-frame', port: b, data: 'kept' })
+  const next = new RecordingHost()
+  room.post({ type: 'host-resume', host: next, token: host.token, onRefused: () => t.fail('refused') })
+  t.same(next.addresses, ['198.51.100.8'], 'a kept frame keeps its address')
 })

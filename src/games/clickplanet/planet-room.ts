@@ -55,7 +55,7 @@ export class PlanetGame implements PresetGame {
       state(_state: RoomStateView) {},
       playerJoined(player) { players.add(player) },
       playerLeft(player) { players.delete(player) },
-      fromPlayer(player, data) {
+      fromPlayer(player, data, address) {
         if (typeof data === 'string') { c.text++; return }
         if (data.byteLength > MAX_PLAYER_FRAME) { c.undecodable++; return }
         let req
@@ -65,7 +65,8 @@ export class PlanetGame implements PresetGame {
           c.undecodable++
           return
         }
-        commands.click(req, `planet:${player}`).then((outcome) => {
+        // The address's bucket, shared with its HTTP clicks: more sockets buy no more clicks.
+        commands.click(req, address ?? `planet:${player}`).then((outcome) => {
           if (outcome.ok) c.clicks++
           else if (outcome.kind === 'invalid') c.invalid++
           else if (outcome.kind === 'rate-limited') c.rateLimited++
