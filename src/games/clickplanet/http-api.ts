@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { ClickCommands } from './click-commands.js'
-import { isCountryCode } from './country-codes.js'
 import { BadRequest, parseDataEnvelope, readBody } from './http-body.js'
 import type { ClickPlanetMap } from './map.js'
 import { decodeBatchRequest, decodeClickRequest, encodeClickResponse, MessageDecodeError } from './messages.js'
@@ -112,6 +111,8 @@ export class HttpApi {
         if (outcome.kind === 'invalid') throw new BadRequest(400, outcome.error)
         if (outcome.kind === 'rate-limited') {
           res.setHeader('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))))
+          // Not CORS-safelisted: a page could not read it without this.
+          res.setHeader('access-control-expose-headers', 'Retry-After')
           return sendJson(res, 429, { error: outcome.error })
         }
         return sendJson(res, 503, { error: outcome.error })
@@ -132,7 +133,10 @@ export class HttpApi {
         return send(res, 200, map.asset, 'application/octet-stream', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
       case 'map/countries': {
         const cc = route.country
-        if (!isCountryCode(cc)) throw new BadRequest(400, `${JSON.stringify(cc)} is not a lower-case ISO 3166-1 alpha-2 code`)
+        // Any two lower-case letters is a well-formed code: those with no territory on this
+        // map (unassigned like zz, user-assigned like xk, reserved like eu, or ISO but too
+        // small for a tile) are simply not found.
+        if (!/^[a-z]{2}$/.test(cc)) throw new BadRequest(400, 'a country code is two lower-case letters (ISO 3166-1 alpha-2)')
         const tiles = map.tilesOf(cc)
         if (tiles === undefined) throw new BadRequest(404, `no territory for ${cc} on this map`)
         let body = this.#countryBodies.get(cc)
