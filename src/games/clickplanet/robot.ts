@@ -150,7 +150,11 @@ class Robot {
       } catch {
         return
       }
-      if (this.#territory.has(u.tileId) && u.countryId !== this.#o.wantedCountry) {
+      if (!this.#territory.has(u.tileId)) return
+      if (u.countryId === this.#o.wantedCountry) {
+        // Updates come in log order: the tile is ours now, whatever was queued before.
+        this.#pending.delete(u.tileId)
+      } else {
         this.#out(`tile ${u.tileId} taken by ${u.countryId} (was ${u.previousCountryId || 'nobody'})`)
         this.#enqueue(u.tileId)
       }
@@ -195,8 +199,12 @@ class Robot {
     }
   }
 
+  /**
+   * Remembers a lost tile. Even when a click on it is in flight: a rival may have retaken it
+   * after that click landed, and the pending mark is what makes `#pump` click it again once
+   * the click completes (a later update showing it ours clears the mark).
+   */
   #enqueue(tile: number): void {
-    if (this.#inFlight.has(tile)) return
     this.#pending.add(tile)
     this.#pump()
   }
@@ -210,6 +218,7 @@ class Robot {
     }
     for (const tile of this.#pending) {
       if (this.#inFlight.size >= this.#o.maxInFlight) break
+      if (this.#inFlight.has(tile)) continue // re-examined when its click completes
       this.#pending.delete(tile)
       this.#inFlight.add(tile)
       void this.#click(tile).finally(() => {
