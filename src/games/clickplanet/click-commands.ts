@@ -34,7 +34,8 @@ export class ClickCommands {
   #seq = 0
   // hrtime is monotonic with ns resolution; anchor it to the wall clock once.
   readonly #epochNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
-  #closed = false
+  /** Why clicks are refused (shutting down, projection stopped); undefined while accepting. */
+  #refusal: string | undefined
 
   constructor(map: ClickPlanetMap, log: EventLog, limiter: RateLimiter) {
     this.#map = map
@@ -43,7 +44,16 @@ export class ClickCommands {
   }
 
   /** Refuse clicks from now on (shutdown). */
-  close(): void { this.#closed = true }
+  close(): void { this.refuse('the server is shutting down') }
+
+  /**
+   * Refuse every click from now on with `reason` (answered as unavailable, HTTP 503). The
+   * first reason given stays.
+   */
+  refuse(reason: string): void { this.#refusal ??= reason }
+
+  /** The reason clicks are refused, if they are. */
+  get refusal(): string | undefined { return this.#refusal }
 
   /** Checks a request without side effects: undefined when valid, else the reason. */
   validate(req: ClickRequest): string | undefined {
@@ -62,9 +72,9 @@ export class ClickCommands {
       this.counters.invalid++
       return { ok: false, kind: 'invalid', error: invalid }
     }
-    if (this.#closed) {
+    if (this.#refusal !== undefined) {
       this.counters.failed++
-      return { ok: false, kind: 'unavailable', error: 'the server is shutting down' }
+      return { ok: false, kind: 'unavailable', error: this.#refusal }
     }
     const wait = this.#limiter.take(client)
     if (wait > 0) {

@@ -4,6 +4,7 @@ import {
   LogClosedError, LogFailedError,
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
 } from './event-log.js'
+import { Subscriber } from './log-subscriber.js'
 import { decodeClick, encodeClick, type Click } from './messages.js'
 
 /** Record framing: u32 LE payload length, u32 LE CRC-32 of the payload, the `Click` bytes. */
@@ -40,7 +41,7 @@ interface Pending {
 export class FileEventLog implements EventLog {
   readonly #fh: FileHandle
   readonly #fsync: boolean
-  readonly #subs = new Set<{ handler: LogHandler; close(): void }>()
+  readonly #subs = new Set<Subscriber>()
   /** offsets[k] = byte offset of position k·INDEX_EVERY + 1 */
   readonly #offsets: number[]
   #head: number
@@ -129,8 +130,7 @@ export class FileEventLog implements EventLog {
   }
 
   subscribe(from: number, handler: LogHandler): LogSubscription {
-    let open = true
-    const sub = { handler, close: () => { open = false; this.#subs.delete(sub) } }
+    const sub = new Subscriber(handler, (s) => this.#subs.delete(s))
     const start = Math.max(1, from)
     const replay = async (): Promise<void> => {
       const k = Math.floor((start - 1) / INDEX_EVERY)
@@ -138,37 +138,37 @@ export class FileEventLog implements EventLog {
       let offset = this.#offsets[k] ?? this.#bytes
       // Read committed bytes until caught up; the check and the switch to live delivery
       // happen in one synchronous step, so no append can slip between them.
-      while (open && position < this.#head) {
+      while (sub.open && position < this.#head) {
         const end = this.#bytes
         offset = await scan(this.#fh, offset, end, true, (click) => {
           position++
-          if (click !== undefined && position >= start && open) handler({ position, click })
+          if (click !== undefined && position >= start && sub.open) handler({ position, click })
         })
         if (offset < end) throw new LogFailedError(`click log corrupt at byte ${offset}`)
       }
-      if (open) this.#subs.add(sub)
+      if (sub.open) this.#subs.add(sub)
     }
     const caughtUp = replay().catch((err: unknown) => {
-      sub.close()
+      sub.end(err)
       throw err
     })
-    return { caughtUp, close: sub.close }
+    return sub.view(caughtUp)
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await this.#writing
-    this.#subs.clear()
+    for (const sub of this.#subs) sub.end()
     await this.#fh.close()
   }
 }
 
-function deliver(sub: { handler: LogHandler; close(): void }, entry: LogEntry): void {
+function deliver(sub: Subscriber, entry: LogEntry): void {
   try {
     sub.handler(entry)
-  } catch {
-    sub.close()
+  } catch (err) {
+    sub.end(err)
   }
 }
 

@@ -2,6 +2,7 @@ import {
   LogClosedError, LogTrimmedError,
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
 } from './event-log.js'
+import { Subscriber } from './log-subscriber.js'
 import type { Click } from './messages.js'
 
 /**
@@ -11,7 +12,7 @@ import type { Click } from './messages.js'
  */
 export class MemoryEventLog implements EventLog {
   readonly #ring: (Click | undefined)[]
-  readonly #subs = new Set<{ handler: LogHandler; close(): void }>()
+  readonly #subs = new Set<Subscriber>()
   #head = 0
   #closed = false
 
@@ -33,31 +34,34 @@ export class MemoryEventLog implements EventLog {
   subscribe(from: number, handler: LogHandler): LogSubscription {
     const oldest = Math.max(1, this.#head - this.#ring.length + 1)
     const start = Math.max(1, from)
+    const sub = new Subscriber(handler, (s) => this.#subs.delete(s))
     if (start < oldest && this.#head > 0 && start <= this.#head) {
-      return { caughtUp: Promise.reject(new LogTrimmedError(from, oldest)), close() {} }
+      const err = new LogTrimmedError(from, oldest)
+      sub.end(err)
+      return sub.view(Promise.reject(err))
     }
-    const sub = { handler, close: () => { this.#subs.delete(sub) } }
     try {
       // Replay synchronously, then go live: no append can interleave, so nothing is missed.
       for (let p = start; p <= this.#head; p++) handler({ position: p, click: this.#ring[p % this.#ring.length]! })
     } catch (err) {
-      return { caughtUp: Promise.reject(err as Error), close() {} }
+      sub.end(err)
+      return sub.view(Promise.reject(err as Error))
     }
     this.#subs.add(sub)
-    return { caughtUp: Promise.resolve(), close: sub.close }
+    return sub.view(Promise.resolve())
   }
 
   close(): Promise<void> {
     this.#closed = true
-    this.#subs.clear()
+    for (const sub of this.#subs) sub.end()
     return Promise.resolve()
   }
 }
 
-function deliver(sub: { handler: LogHandler; close(): void }, entry: LogEntry): void {
+function deliver(sub: Subscriber, entry: LogEntry): void {
   try {
     sub.handler(entry)
-  } catch {
-    sub.close()
+  } catch (err) {
+    sub.end(err)
   }
 }

@@ -1,6 +1,9 @@
 import type { Click } from './messages.js'
 
-/** One entry of the click log. Positions are 1, 2, 3, … with no gaps. */
+/**
+ * One entry of the click log. Positions strictly increase along the log but need not be
+ * consecutive (a JetStream stream's sequence numbers skip messages removed from it).
+ */
 export interface LogEntry {
   readonly position: number
   readonly click: Click
@@ -19,6 +22,14 @@ export interface LogSubscription {
    * than what the log retains, or with the read error when replay failed.
    */
   readonly caughtUp: Promise<void>
+  /**
+   * Settles when delivery has stopped for good: resolves after `close()`, rejects with the
+   * reason when the log stopped delivering on its own (the handler threw, replay failed, a
+   * remote consumer was lost and cannot be resumed). A consumer must watch it: a silent end
+   * of delivery would freeze its reads while appends still succeed. Implementations mark it
+   * handled, so leaving it unobserved never raises an unhandled rejection.
+   */
+  readonly done: Promise<void>
   /** Stops delivery. Idempotent. */
   close(): void
 }
@@ -28,8 +39,10 @@ export interface LogSubscription {
  *
  * Contract (every implementation; the shape is JetStream's: a stream `CLICKS` whose
  * sequence numbers are the positions, consumed by an ordered consumer per node):
- * - **Total order.** Each appended click gets the next position; positions start at 1 and
- *   are consecutive. Everyone reading the log sees the same click at the same position.
+ * - **Total order.** Each appended click gets a position greater than every earlier one
+ *   (≥ 1). Positions strictly increase but may skip numbers: JetStream's stream sequence
+ *   does when messages are removed. (The in-process logs happen to use 1, 2, 3, ….) Everyone
+ *   reading the log sees the same click at the same position.
  * - **Acknowledgement.** `append` resolves with the position once the click is as durable
  *   as the implementation promises (memory: in this process; file: written to the file,
  *   and fdatasync'd unless disabled; JetStream: stored by the stream's quorum). A click
@@ -39,12 +52,14 @@ export interface LogSubscription {
  *   An implementation whose storage failed refuses every later append (`LogFailedError`)
  *   until it is reopened, because its tail is then uncertain.
  * - **Delivery.** `subscribe(from, handler)` delivers every entry with `position ≥ from`,
- *   in increasing order without gaps, first the stored ones (replay), then new ones as
- *   they are appended, until closed. Delivery is at-least-once: after a reconnect an
- *   implementation may deliver a position again, so consumers ignore positions they have
- *   already applied. The in-process implementations deliver an appended entry to live
- *   subscribers before its `append` resolves (a node reads its own writes); a remote one
- *   may deliver later.
+ *   in increasing position order, none left out, first the stored ones (replay), then new
+ *   ones as they are appended, until closed. A gap between two delivered positions is
+ *   normal (see Total order), never a lost entry. Delivery is at-least-once: after a
+ *   reconnect an implementation may deliver a position again, so a consumer skips any
+ *   position not greater than the last one it applied (and so never applies one twice).
+ *   The in-process implementations deliver an appended entry to live subscribers before
+ *   its `append` resolves (a node reads its own writes); a remote one may deliver later.
+ *   When delivery stops for any reason but `close()`, the subscription's `done` rejects.
  * - **Retention.** A log may drop old entries (memory keeps a bounded window, JetStream
  *   has limits); subscribing before the oldest retained position fails with
  *   `LogTrimmedError`, and the consumer must start from a snapshot instead.

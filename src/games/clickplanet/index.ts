@@ -59,6 +59,11 @@ export interface ClickPlanetOptions {
   snapshotIntervalMs?: number
   /** fdatasync the log before acknowledging clicks (default true; only with dataDir). */
   fsync?: boolean
+  /**
+   * The click log to use instead of the embedded one (memory, or `clicks.log` in `dataDir`):
+   * a JetStream log, or a test's. ClickPlanet closes it on `close()`.
+   */
+  log?: EventLog
 }
 
 export interface ClickPlanetStats {
@@ -66,8 +71,13 @@ export interface ClickPlanetStats {
   /** Refused as invalid (bad tile or country) after decoding. */
   readonly clicksInvalid: number
   readonly clicksRateLimited: number
-  /** Not stored: the log failed or the server was closing. */
+  /** Not stored: the log failed, the server was closing or the projection had stopped. */
   readonly clicksFailed: number
+  /**
+   * Why the projection stopped following the log (undefined while it follows). Once set,
+   * clicks are refused with 503: acknowledging them while reads stay frozen would lie.
+   */
+  readonly projectionStopped: string | undefined
   readonly logPosition: number
   readonly snapshotPosition: number
   readonly tiles: number
@@ -103,13 +113,18 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   let store: SnapshotStore
   if (opts.dataDir !== undefined) {
     await mkdir(opts.dataDir, { recursive: true })
+    store = new FileSnapshotStore(opts.dataDir)
+  } else {
+    store = new MemorySnapshotStore()
+  }
+  if (opts.log !== undefined) {
+    log = opts.log
+  } else if (opts.dataDir !== undefined) {
     const file = await FileEventLog.open(join(opts.dataDir, 'clicks.log'), { fsync: opts.fsync ?? true })
     if (file.truncatedBytes > 0) logger.warn({ bytes: file.truncatedBytes }, 'clickplanet: cut a torn tail off the click log')
     log = file
-    store = new FileSnapshotStore(opts.dataDir)
   } else {
     log = new MemoryEventLog()
-    store = new MemorySnapshotStore()
   }
 
   const projection = new Projection(map.tileCount)
@@ -129,16 +144,23 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   }
   const fromSnapshot = projection.position
   let scheduler: SnapshotScheduler | undefined
+  let commands: ClickCommands | undefined
+  let stopped: string | undefined
+  let closing: Promise<void> | undefined
+  // Reads come from the projection: if it stops following the log, new clicks would be
+  // stored and acknowledged but never show. Refuse them (503) and say why instead.
+  const projectionStopped = (err: unknown): void => {
+    if (stopped !== undefined || closing !== undefined) return
+    stopped = `the projection stopped at log position ${projection.position} (${err instanceof Error ? err.message : String(err)}); ` +
+      'clicks are refused until the server restarts'
+    logger.fatal({ err, position: projection.position }, 'clickplanet: projection stopped following the log')
+    commands?.refuse(stopped)
+  }
   const subscription = log.subscribe(projection.position + 1, (entry) => {
-    try {
-      projection.apply(entry)
-    } catch (err) {
-      // Only a broken log gets here (a gap); the subscription ends and reads go stale.
-      logger.fatal({ err, position: entry.position }, 'clickplanet: projection stopped')
-      throw err
-    }
+    projection.apply(entry)
     scheduler?.applied()
   })
+  subscription.done.catch(projectionStopped)
   try {
     await subscription.caughtUp
   } catch (err) {
@@ -152,7 +174,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   scheduler.savedPosition = fromSnapshot
   scheduler.applied()
 
-  const commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
+  commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
+  if (stopped !== undefined) commands.refuse(stopped)
   const reads = new ReadModels(projection)
   const hub = new ListenerHub()
   projection.onChange((change) => hub.broadcast(change.bytes))
@@ -164,11 +187,13 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   }, 'clickplanet: ready')
 
   const sched = scheduler
+  const cmds = commands
   const stats: ClickPlanetStats = {
-    get clicksAccepted() { return commands.counters.accepted },
-    get clicksInvalid() { return commands.counters.invalid },
-    get clicksRateLimited() { return commands.counters.rateLimited },
-    get clicksFailed() { return commands.counters.failed },
+    get clicksAccepted() { return cmds.counters.accepted },
+    get clicksInvalid() { return cmds.counters.invalid },
+    get clicksRateLimited() { return cmds.counters.rateLimited },
+    get clicksFailed() { return cmds.counters.failed },
+    get projectionStopped() { return stopped },
     get logPosition() { return projection.position },
     get snapshotPosition() { return sched.savedPosition },
     get tiles() { return map.tileCount },
@@ -178,7 +203,6 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get planet() { return planet.counters },
   }
 
-  let closing: Promise<void> | undefined
   return {
     handleHttp: (req, res, url, clientAddress) => http.handle(req, res, url, clientAddress),
     isListenPath: (pathname) => LISTEN_PATHS.has(pathname),
@@ -188,7 +212,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     map,
     close() {
       closing ??= (async () => {
-        commands.close()
+        cmds.close()
         await log.close()
         subscription.close()
         await sched.close()

@@ -3,7 +3,7 @@ import type { Projection } from './projection.js'
 import type { SnapshotStore } from './snapshot.js'
 
 export interface SnapshotSchedulerOptions {
-  /** Snapshot once this many log entries were applied since the last one. */
+  /** Snapshot once the log position moved this far since the last one (≈ clicks; positions may skip). */
   readonly everyClicks: number
   /** …or after this long, if anything was applied. */
   readonly intervalMs: number

@@ -58,15 +58,32 @@ function conformance(impl: string, factory: (t: Test) => Promise<Factory>): void
     await log.close()
   })
 
-  t.test(`event log (${impl}) - a throwing handler is closed, others go on`, async (t) => {
+  t.test(`event log (${impl}) - a throwing handler is closed and told why; others go on`, async (t) => {
     const f = await factory(t)
     const log = await f.open()
     const good: number[] = []
-    log.subscribe(1, () => { throw new Error('bad consumer') })
-    log.subscribe(1, (e) => good.push(e.position))
+    const bad = log.subscribe(1, () => { throw new Error('bad consumer') })
+    const fine = log.subscribe(1, (e) => good.push(e.position))
     await log.append(clickOf(1))
     await log.append(clickOf(2))
     t.same(good, [1, 2])
+    await t.rejects(bad.done, /bad consumer/, 'done rejects with the handler\'s error')
+    const closedByCaller = log.subscribe(1, () => {})
+    await closedByCaller.caughtUp
+    closedByCaller.close()
+    await t.resolves(closedByCaller.done, 'done resolves after close()')
+    await log.close()
+    await t.resolves(fine.done, 'and when the log closes')
+  })
+
+  t.test(`event log (${impl}) - a handler throwing during replay: caughtUp and done reject`, async (t) => {
+    const f = await factory(t)
+    const log = await f.open()
+    await log.append(clickOf(1))
+    await log.append(clickOf(2))
+    const sub = log.subscribe(1, (e) => { if (e.position === 2) throw new Error('cannot apply') })
+    await t.rejects(sub.caughtUp, /cannot apply/)
+    await t.rejects(sub.done, /cannot apply/)
     await log.close()
   })
 }
