@@ -22,6 +22,8 @@ const CORS = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers': 'Content-Type',
   'access-control-max-age': '86400',
+  // Not CORS-safelisted, so a page could not read them otherwise (Retry-After on 429).
+  'access-control-expose-headers': 'ETag, Retry-After',
 } as const
 
 type Route =
@@ -96,10 +98,17 @@ export class HttpApi {
   async #dispatch(route: Route, req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
     const { reads, map } = this.#d
     switch (route.name) {
-      case 'ownerships':
-        return send(res, 200, reads.ownershipsBody(), 'application/json')
-      case 'leaderboard':
-        return send(res, 200, reads.leaderboardBody(), 'application/json')
+      case 'ownerships': {
+        // The current state's ETag is known without encoding anything.
+        if (matches(req.headers['if-none-match'], reads.currentEtag())) return notModified(res, reads.currentEtag())
+        const o = await reads.ownerships()
+        return send(res, 200, o.body, 'application/json', { etag: o.etag, 'cache-control': 'no-cache' })
+      }
+      case 'leaderboard': {
+        const l = reads.leaderboardRead()
+        if (matches(req.headers['if-none-match'], l.etag)) return notModified(res, l.etag)
+        return send(res, 200, l.body, 'application/json', { etag: l.etag, 'cache-control': 'no-cache' })
+      }
       case 'ownerships-by-batch': {
         const b = decodeOr400(await this.#message(req), decodeBatchRequest, 'BatchRequest')
         return send(res, 200, reads.batchBody(b.startTileId, b.endTileId), 'application/json')
@@ -111,8 +120,6 @@ export class HttpApi {
         if (outcome.kind === 'invalid') throw new BadRequest(400, outcome.error)
         if (outcome.kind === 'rate-limited') {
           res.setHeader('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))))
-          // Not CORS-safelisted: a page could not read it without this.
-          res.setHeader('access-control-expose-headers', 'Retry-After')
           return sendJson(res, 429, { error: outcome.error })
         }
         return sendJson(res, 503, { error: outcome.error })
@@ -126,10 +133,7 @@ export class HttpApi {
         }))
         return send(res, 200, this.#summary, 'application/json', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
       case 'map/tiles':
-        if (req.headers['if-none-match'] === this.#etag) {
-          res.writeHead(304, { ...CORS, etag: this.#etag }).end()
-          return
-        }
+        if (matches(req.headers['if-none-match'], this.#etag)) return notModified(res, this.#etag)
         return send(res, 200, map.asset, 'application/octet-stream', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
       case 'map/countries': {
         const cc = route.country
@@ -165,6 +169,20 @@ function decodeOr400<T>(bytes: Uint8Array, decode: (b: Uint8Array) => T, what: s
   } catch (err) {
     throw new BadRequest(400, err instanceof MessageDecodeError ? `"data" is ${err.message}` : `"data" is not a ${what}`)
   }
+}
+
+/** `If-None-Match` (a list of entity tags, or `*`) names `etag`; weak comparison, as RFC 9110 asks. */
+function matches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  for (const raw of header.split(',')) {
+    const tag = raw.trim()
+    if (tag === '*' || tag === etag || tag === `W/${etag}`) return true
+  }
+  return false
+}
+
+function notModified(res: ServerResponse, etag: string): void {
+  res.writeHead(304, { ...CORS, etag }).end()
 }
 
 function send(res: ServerResponse, status: number, body: Buffer, type: string, headers: Record<string, string> = {}): void {

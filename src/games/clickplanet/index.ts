@@ -5,13 +5,14 @@
  * CQRS: every click (HTTP or a frame in room PLANET) goes through `ClickCommands` into the
  * `EventLog`; the `Projection` applies the log in order, and each owner change becomes one
  * encoded `UpdateNotification` fanned out to `/ws/listen` sockets and the PLANET room. Reads
- * come from `ReadModels`, cached per projection version. Snapshots + log replay restore the
- * projection on start.
+ * come from `ReadModels`, cached per change and rebuilt off the request path (see there).
+ * Snapshots + log replay restore the projection on start.
  *
  * Routes, under `/api/` and `/v2/rpc/` (bodies `{"data": [bytes…] | "<base64>"}`, answers
  * `{"data": "<base64>"}`, errors `{"error": "…"}` with 400/404/405/413/429/503):
  * - `POST click` ClickRequest → ClickResponse; `GET ownerships` → OwnershipState;
  *   `POST ownerships-by-batch` BatchRequest → OwnershipState; `GET leaderboard` → LeaderboardResponse.
+ *   `ownerships` and `leaderboard` carry an ETag and answer `If-None-Match` with 304.
  * Map routes, under `/api/map/` only:
  * - `GET countries/<cc>` → `{"tiles": [ids…]}` (404 when the code has no territory);
  * - `GET summary` → `{"tiles": T, "spherePoints": N, "noCountry": n,

@@ -37,6 +37,7 @@ export class Projection implements OwnershipColumns {
   readonly #listeners = new Set<OwnerChangeListener>()
   #position = 0
   #version = 0
+  #changedAt = 0
   /** Entries skipped because they do not fit this map (another map's log, corruption). */
   skipped = 0
   /** Entries skipped because their position was already applied (redelivered). */
@@ -51,6 +52,11 @@ export class Projection implements OwnershipColumns {
   get position(): number { return this.#position }
   /** Changes whenever owners or scores change. */
   get version(): number { return this.#version }
+  /**
+   * Log position of the last entry that changed owners or scores (0: none yet). Two states
+   * with the same `changedAt` read the same, so read models are keyed on it.
+   */
+  get changedAt(): number { return this.#changedAt }
 
   /** Tiles held by the owner index `k` (see `codes`). */
   score(k: number): number { return this.#scores[k] ?? 0 }
@@ -84,6 +90,7 @@ export class Projection implements OwnershipColumns {
     this.#scores[k]!++
     if (previous !== 0) this.#scores[previous]!--
     this.#version++
+    this.#changedAt = entry.position
     if (this.#listeners.size === 0) return
     const previousCountryId = this.codes[previous]!
     const change: OwnerChange = {
@@ -122,6 +129,7 @@ export class Projection implements OwnershipColumns {
     }
     this.#scores[0] = 0
     this.#position = s.position
+    this.#changedAt = s.position
     this.#version++
   }
 }

@@ -1,10 +1,12 @@
 /**
- * Hand-written protobuf encoders for the two hot messages, producing exactly the bytes a
- * canonical proto3 encoder writes (default-valued scalars omitted). protobufjs builds an
- * object per message and a list of write operations per field; here an UpdateNotification is
- * one small Buffer per owner change, and an OwnershipState of a quarter of a million tiles is
- * written straight from the projection's typed arrays into one buffer.
- * `test/games/clickplanet/wire-encoders.test.ts` checks both against the protobufjs codec.
+ * Hand-written protobuf encoders for the messages the server writes on hot paths, producing
+ * exactly the bytes a canonical proto3 encoder writes (default-valued scalars omitted).
+ * protobufjs builds an object per message and a list of write operations per field; here an
+ * UpdateNotification is one small Buffer per owner change, an OwnershipState of a quarter of
+ * a million tiles is written straight from typed arrays into one buffer (in slices, see
+ * `writeOwnerships`), and a LeaderboardResponse is one buffer sized up front.
+ * `test/games/clickplanet/wire.test.ts` checks them against the protobufjs codec and against
+ * bytes built by hand from the contract's field numbers.
  */
 import { endianness } from 'node:os'
 
@@ -75,19 +77,27 @@ export interface OwnershipColumns {
 }
 
 // tag+len, tile (tag + ≤5), country (tag + len + ≤ 16), timestamp (tag + ≤10)
-const MAX_ENTRY = 2 + 6 + 18 + 11
+export const MAX_OWNERSHIP_BYTES = 2 + 6 + 18 + 11
 
-/** `OwnershipState` of every owned tile with `start ≤ id ≤ end`, ids in increasing order. */
-export function encodeOwnershipStateFast(cols: OwnershipColumns, start: number, end: number): Buffer {
+/** Owned tiles (owner ≠ 0) with `from ≤ id < to`. */
+export function countOwned(owners: Uint8Array | Uint16Array, from: number, to: number): number {
+  let owned = 0
+  for (let t = from; t < to; t++) if (owners[t] !== 0) owned++
+  return owned
+}
+
+/**
+ * Writes the `ownerships` entries (field 1 of OwnershipState) of the owned tiles with
+ * `from ≤ id < to` into `buf` at `pos`, and returns the position after them. Entries are
+ * self-contained, so consecutive ranges written one after the other make one message:
+ * that is what lets a quarter of a million tiles be encoded a slice at a time.
+ * `buf` must have `MAX_OWNERSHIP_BYTES` per owned tile left.
+ */
+export function writeOwnerships(cols: OwnershipColumns, buf: Uint8Array, pos: number, from: number, to: number): number {
   const { owners, codes } = cols
   const words = new Uint32Array(cols.timesNs.buffer, cols.timesNs.byteOffset, cols.timesNs.length * 2)
-  const lo = Math.max(0, start)
-  const hi = Math.min(owners.length - 1, end)
-  let owned = 0
-  for (let t = lo; t <= hi; t++) if (owners[t] !== 0) owned++
-  const buf = Buffer.allocUnsafe(owned * MAX_ENTRY)
-  let p = 0
-  for (let t = lo; t <= hi; t++) {
+  let p = pos
+  for (let t = from; t < to; t++) {
     const owner = owners[t] ?? 0
     if (owner === 0) continue
     const code = codes[owner] ?? ''
@@ -101,5 +111,36 @@ export function encodeOwnershipStateFast(cols: OwnershipColumns, start: number, 
     if (code.length !== 0) { buf[p++] = 0x12; buf[p++] = code.length; p = writeAscii(buf, p, code) }
     if (tsLen !== 0) { buf[p++] = 0x18; p = writeVarint64(buf, p, tsLo, tsHi) }
   }
-  return buf.subarray(0, p)
+  return p
+}
+
+/** `OwnershipState` of every owned tile with `start ≤ id ≤ end`, ids in increasing order. */
+export function encodeOwnershipStateFast(cols: OwnershipColumns, start: number, end: number): Buffer {
+  const lo = Math.max(0, start)
+  const hi = Math.min(cols.owners.length - 1, end) + 1
+  if (hi <= lo) return Buffer.alloc(0)
+  const buf = Buffer.allocUnsafe(countOwned(cols.owners, lo, hi) * MAX_OWNERSHIP_BYTES)
+  return buf.subarray(0, writeOwnerships(cols, buf, 0, lo, hi))
+}
+
+/**
+ * `LeaderboardResponse{entries: [LeaderboardEntry{country_id = 1, score = 2}]}` (field 1 of
+ * the response). Country ids are ASCII, shorter than 128 bytes; scores are uint32.
+ */
+export function encodeLeaderboardFast(entries: readonly { readonly countryId: string; readonly score: number }[]): Buffer {
+  let size = 0
+  for (const e of entries) {
+    const inner = (e.countryId.length === 0 ? 0 : 2 + e.countryId.length) + (e.score === 0 ? 0 : 1 + varint32Len(e.score))
+    size += 1 + varint32Len(inner) + inner
+  }
+  const buf = Buffer.allocUnsafe(size)
+  let p = 0
+  for (const e of entries) {
+    const inner = (e.countryId.length === 0 ? 0 : 2 + e.countryId.length) + (e.score === 0 ? 0 : 1 + varint32Len(e.score))
+    buf[p++] = 0x0a
+    p = writeVarint32(buf, p, inner)
+    if (e.countryId.length !== 0) { buf[p++] = 0x0a; buf[p++] = e.countryId.length; p = writeAscii(buf, p, e.countryId) }
+    if (e.score !== 0) { buf[p++] = 0x10; p = writeVarint32(buf, p, e.score >>> 0) }
+  }
+  return buf
 }

@@ -3,6 +3,7 @@ import t from 'tap'
 import {
   decodeClickResponse, decodeOwnershipState, encodeBatchRequest, encodeClickRequest, type Ownership,
 } from '../../../src/games/clickplanet/messages.js'
+import { defaultMapPath } from '../../../src/games/clickplanet/map.js'
 import { startHarness } from './harness.js'
 import { batch, click, dataOf, leaderboard, ownerships, postBytes, REFERENCE_HEADERS } from './helpers.js'
 
@@ -256,4 +257,49 @@ t.test('http - leaderboard ties are ordered by country id', async (t) => {
     { countryId: 'at', score: 2 }, { countryId: 'br', score: 2 }, { countryId: 'de', score: 2 },
     { countryId: 'nz', score: 2 }, { countryId: 'se', score: 2 },
   ])
+})
+
+t.test('http - ownerships and leaderboard carry an ETag; If-None-Match answers 304 until the next change', async (t) => {
+  const h = await startHarness()
+  t.teardown(() => h.close())
+  await click(h.base, 1, 'fr')
+  for (const path of ['/api/ownerships', '/v2/rpc/leaderboard']) {
+    const first = await fetch(`${h.base}${path}`, { headers: REFERENCE_HEADERS })
+    const etag = first.headers.get('etag')
+    t.match(etag, /^"[0-9a-f]+-\d+"$/, `${path} ETag ${etag}`)
+    t.match(first.headers.get('access-control-expose-headers'), /ETag/i)
+    await first.arrayBuffer()
+    const same = await fetch(`${h.base}${path}`, { headers: { ...REFERENCE_HEADERS, 'if-none-match': etag! } })
+    t.equal(same.status, 304, `${path}: unchanged`)
+    t.equal(same.headers.get('etag'), etag)
+    t.equal(same.headers.get('access-control-allow-origin'), '*')
+    await click(h.base, 1, 'fr') // changes nothing
+    const still = await fetch(`${h.base}${path}`, { headers: { ...REFERENCE_HEADERS, 'if-none-match': `"x", ${etag}` } })
+    t.equal(still.status, 304, `${path}: a click that changes nothing keeps the ETag`)
+    await click(h.base, 2, path.includes('leader') ? 'de' : 'fr')
+    const changed = await fetch(`${h.base}${path}`, { headers: { ...REFERENCE_HEADERS, 'if-none-match': etag! } })
+    t.equal(changed.status, 200, `${path}: changed`)
+    t.not(changed.headers.get('etag'), etag)
+    t.ok((await dataOf(changed)).length > 0)
+  }
+})
+
+t.test('http - read your writes: a click acknowledged before a read of the full map shows in it, rebuilds and all', async (t) => {
+  // The default map: each rebuild of ownerships takes several event-loop turns.
+  const h = await startHarness({ mapPath: defaultMapPath() })
+  t.teardown(() => h.close())
+  const CLIENTS = 4, ROUNDS = 12
+  const stale: string[] = []
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+    const mine = new Map<number, string>()
+    for (let r = 0; r < ROUNDS; r++) {
+      const tile = 1000 + r * CLIENTS + c // nobody else clicks it
+      const cc = ['fr', 'de', 'jp'][(r + c) % 3]!
+      await click(h.base, tile, cc)
+      mine.set(tile, cc)
+      const seen = new Map((await ownerships(h.base)).map((o) => [o.tileId, o.countryId]))
+      for (const [tile, cc] of mine) if (seen.get(tile) !== cc) stale.push(`client ${c} round ${r}: tile ${tile} is ${seen.get(tile)}, not ${cc}`)
+    }
+  }))
+  t.same(stale, [], `${CLIENTS * ROUNDS} reads, each after its own click`)
 })

@@ -4,9 +4,11 @@ import t from 'tap'
 import { COUNTRY_CODES } from '../../../src/games/clickplanet/country-codes.js'
 import {
   decodeClick, decodeClickRequest, decodeOwnershipState, decodeUpdateNotification,
-  encodeClick, encodeClickRequest, encodeOwnershipState, encodeUpdateNotification, MessageDecodeError,
+  encodeClick, encodeClickRequest, encodeLeaderboard, encodeOwnershipState, encodeUpdateNotification, MessageDecodeError,
 } from '../../../src/games/clickplanet/messages.js'
-import { encodeOwnershipStateFast, encodeUpdateNotificationFast } from '../../../src/games/clickplanet/wire-encoders.js'
+import {
+  encodeLeaderboardFast, encodeOwnershipStateFast, encodeUpdateNotificationFast,
+} from '../../../src/games/clickplanet/wire-encoders.js'
 
 const country = fc.constantFrom(...COUNTRY_CODES)
 const maybeCountry = fc.oneof(country, fc.constant(''))
@@ -59,4 +61,11 @@ t.test('wire - Click round-trips with a 64-bit timestamp', async (t) => {
     const d = decodeClick(encodeClick(c))
     return d.tileId === tileId && d.countryId === countryId && d.timestampNs === timestampNs && d.clickId === clickId
   }))
+})
+
+t.test('wire - the fast LeaderboardResponse encoder writes the bytes protobufjs writes', async (t) => {
+  fc.assert(fc.property(
+    fc.array(fc.record({ countryId: country, score: fc.integer({ min: 1, max: 2 ** 32 - 1 }) }), { maxLength: 260 }),
+    (entries) => encodeLeaderboardFast(entries).equals(Buffer.from(encodeLeaderboard(entries))),
+  ), { numRuns: 200 })
 })
