@@ -1,15 +1,38 @@
-import type { RoomRecord, Store } from './store.js'
+import { createHash } from 'node:crypto'
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { checkSnapshotArgs, type RoomRecord, type Store, type StoredSnapshot } from './store.js'
 
-/** The embedded default: everything in this process's memory. */
+export interface MemoryStoreOptions {
+  /** The clock, in ms (tests move it). */
+  readonly now?: () => number
+  /**
+   * Keep snapshots on disk in this directory (under `snapshots/`) so they survive restarts;
+   * unset, they live in memory with everything else.
+   */
+  readonly dataDir?: string
+}
+
+/**
+ * The embedded default: everything in this process's memory, except snapshots when a data
+ * directory is given.
+ */
 export class MemoryStore implements Store {
   #owners = new Map<string, string>()
   /** code → time (ms) when its cooldown ends. */
   #cooling = new Map<string, number>()
   #records = new Map<string, RoomRecord>()
+  #snapshots = new Map<string, StoredSnapshot>()
+  /** Per snapshot name, the last write queued: writes of one name run in call order. */
+  #writes = new Map<string, Promise<void>>()
   #now: () => number
+  readonly #snapshotDir: string | undefined
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now
+  /** `new MemoryStore()`, `new MemoryStore({ dataDir })`, or `new MemoryStore(clock)`. */
+  constructor(opts: MemoryStoreOptions | (() => number) = {}) {
+    const o = typeof opts === 'function' ? { now: opts } : opts
+    this.#now = o.now ?? Date.now
+    this.#snapshotDir = o.dataDir === undefined || o.dataDir === '' ? undefined : join(o.dataDir, 'snapshots')
   }
 
   async reserveCode(code: string, node: string): Promise<boolean> {
@@ -46,7 +69,40 @@ export class MemoryStore implements Store {
     this.#records.delete(code)
   }
 
-  async close(): Promise<void> {}
+  saveSnapshot(name: string, snapshot: StoredSnapshot): Promise<void> {
+    try {
+      checkSnapshotArgs(name, snapshot.position)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    // Copy now: the caller may reuse its array as soon as this returns.
+    const copy: StoredSnapshot = { position: snapshot.position, bytes: Uint8Array.prototype.slice.call(snapshot.bytes) }
+    const dir = this.#snapshotDir
+    const write = dir === undefined
+      ? async () => { this.#snapshots.set(name, copy) }
+      : () => writeSnapshotFile(dir, name, copy)
+    const previous = this.#writes.get(name) ?? Promise.resolve()
+    const next = previous.then(write, write)
+    this.#writes.set(name, next)
+    const forget = (): void => { if (this.#writes.get(name) === next) this.#writes.delete(name) }
+    next.then(forget, forget)
+    return next
+  }
+
+  async loadSnapshot(name: string): Promise<StoredSnapshot | undefined> {
+    checkSnapshotArgs(name)
+    // A load sees every save called before it.
+    await this.#writes.get(name)?.catch(() => {})
+    if (this.#snapshotDir === undefined) {
+      const s = this.#snapshots.get(name)
+      return s && { position: s.position, bytes: s.bytes.slice() }
+    }
+    return readSnapshotFile(this.#snapshotDir, name)
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#writes.values()])
+  }
 
   /** Forget expired cooldowns so the map stays as small as the recent churn. */
   #sweep(): void {
@@ -54,4 +110,54 @@ export class MemoryStore implements Store {
     const now = this.#now()
     for (const [code, until] of this.#cooling) if (until <= now) this.#cooling.delete(code)
   }
+}
+
+/*
+ * Snapshot file `<dir>/<name>.snap`, little-endian: "PLSS", u32 version 1, f64 position,
+ * u32 byte length, 32-byte SHA-256 of the bytes, then the bytes.
+ */
+const MAGIC = 'PLSS'
+const HEADER = 4 + 4 + 8 + 4 + 32
+let tmpSeq = 0
+
+/** Written to a temp file, fsync'd, renamed over the old one, directory fsync'd. */
+async function writeSnapshotFile(dir: string, name: string, s: StoredSnapshot): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const header = Buffer.alloc(HEADER)
+  header.write(MAGIC, 0, 'latin1')
+  header.writeUInt32LE(1, 4)
+  header.writeDoubleLE(s.position, 8)
+  header.writeUInt32LE(s.bytes.length, 16)
+  createHash('sha256').update(s.bytes).digest().copy(header, 20)
+  const path = join(dir, `${name}.snap`)
+  const tmp = `${path}.${process.pid}.${++tmpSeq}.tmp`
+  const fh = await open(tmp, 'w')
+  try {
+    await fh.writev([header, s.bytes])
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+  const d = await open(dir, 'r')
+  try { await d.sync() } catch { /* some filesystems refuse fsync on a directory */ } finally { await d.close() }
+}
+
+async function readSnapshotFile(dir: string, name: string): Promise<StoredSnapshot | undefined> {
+  let buf: Buffer
+  try {
+    buf = await readFile(join(dir, `${name}.snap`))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  if (buf.length < HEADER || buf.toString('latin1', 0, 4) !== MAGIC || buf.readUInt32LE(4) !== 1) {
+    throw new Error(`snapshot ${name}: not a snapshot file`)
+  }
+  const bytes = buf.subarray(HEADER)
+  if (bytes.length !== buf.readUInt32LE(16)) throw new Error(`snapshot ${name}: size mismatch`)
+  if (!createHash('sha256').update(bytes).digest().equals(buf.subarray(20, HEADER))) {
+    throw new Error(`snapshot ${name}: checksum mismatch`)
+  }
+  return { position: buf.readDoubleLE(8), bytes: new Uint8Array(bytes) }
 }

@@ -1,6 +1,8 @@
 /**
  * The Store contract suite. Every implementation runs it unchanged through a factory:
- * `storeContract(t, () => new MemoryStore(now))` (and, with scale-out, a Redis store).
+ * `storeContract(t, () => ({ store: new MemoryStore(now), advance }))` (and, with scale-out,
+ * a Redis store). A factory that can open a second store on the same storage passes
+ * `reopen`, and the suite checks that snapshots survive it.
  */
 import type { Test } from 'tap'
 import type { Store, RoomRecord } from '../../src/store/store.js'
@@ -21,8 +23,19 @@ const record = (key: string, over: Partial<RoomRecord> = {}): RoomRecord => ({
   ...over,
 })
 
-/** `make(advance)` builds a fresh store whose clock the suite moves with `advance(ms)`. */
-export function storeContract(t: Tap, make: () => { store: Store; advance: (ms: number) => Promise<void> }): void {
+export interface StoreUnderTest {
+  readonly store: Store
+  /** Moves the store's clock. */
+  advance(ms: number): Promise<void>
+  /** A new store on the same storage (what a restarted process would open), if it has any. */
+  reopen?(): Store
+}
+
+/** Bytes that differ at every position from those of another `seed`. */
+const blob = (size: number, seed: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff)
+
+/** `make()` builds a fresh store whose clock the suite moves with `advance(ms)`. */
+export function storeContract(t: Tap, make: () => StoreUnderTest): void {
   const fresh = (t: Tap) => {
     const s = make()
     t.teardown(() => s.store.close())
@@ -69,5 +82,90 @@ export function storeContract(t: Tap, make: () => { store: Store; advance: (ms: 
     const writes = Array.from({ length: 50 }, (_, i) => store.saveRoom(record('ORDR', { nextId: i })))
     await Promise.all(writes)
     t.equal((await store.loadRoom('ORDR'))?.nextId, 49)
+  })
+
+  t.test('store - snapshots: none until saved; position and bytes come back as saved', async (t) => {
+    const { store } = fresh(t)
+    t.equal(await store.loadSnapshot('clickplanet'), undefined)
+    const bytes = blob(1000, 1)
+    await store.saveSnapshot('clickplanet', { position: 12_345, bytes })
+    const got = await store.loadSnapshot('clickplanet')
+    t.equal(got?.position, 12_345)
+    t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(bytes)), 'same bytes')
+    await store.saveSnapshot('empty', { position: 0, bytes: new Uint8Array(0) })
+    t.same(await store.loadSnapshot('empty'), { position: 0, bytes: new Uint8Array(0) }, 'empty bytes and position 0 are fine')
+  })
+
+  t.test('store - snapshots: the latest save wins; names are independent', async (t) => {
+    const { store } = fresh(t)
+    await store.saveSnapshot('a', { position: 1, bytes: blob(10, 1) })
+    await store.saveSnapshot('b', { position: 7, bytes: blob(20, 2) })
+    await store.saveSnapshot('a', { position: 2, bytes: blob(5, 3) })
+    const a = await store.loadSnapshot('a')
+    t.equal(a?.position, 2)
+    t.ok(a && Buffer.from(a.bytes).equals(Buffer.from(blob(5, 3))), 'the whole new snapshot, not a mix')
+    t.equal((await store.loadSnapshot('b'))?.position, 7)
+    t.equal(await store.loadSnapshot('c'), undefined)
+  })
+
+  t.test('store - snapshots: concurrent saves of one name apply in call order', async (t) => {
+    const { store } = fresh(t)
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.saveSnapshot('race', { position: i, bytes: blob(100 + i, i) })))
+    const got = await store.loadSnapshot('race')
+    t.equal(got?.position, 19)
+    t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(blob(119, 19))))
+    // a load called right after a save sees it
+    const saved = store.saveSnapshot('race', { position: 20, bytes: blob(3, 20) })
+    t.equal((await store.loadSnapshot('race'))?.position, 20)
+    await saved
+  })
+
+  t.test('store - snapshots: saved and loaded bytes are copies', async (t) => {
+    const { store } = fresh(t)
+    const bytes = blob(64, 5)
+    const saving = store.saveSnapshot('copy', { position: 3, bytes })
+    bytes.fill(0) // the caller reuses its buffer at once
+    await saving
+    const first = await store.loadSnapshot('copy')
+    t.ok(first && Buffer.from(first.bytes).equals(Buffer.from(blob(64, 5))), 'the bytes as they were when save was called')
+    first!.bytes.fill(9)
+    const second = await store.loadSnapshot('copy')
+    t.ok(second && Buffer.from(second.bytes).equals(Buffer.from(blob(64, 5))), 'changing a loaded copy changes nothing stored')
+  })
+
+  t.test('store - snapshots: a few megabytes round-trip', async (t) => {
+    const { store } = fresh(t)
+    const bytes = blob(3 * 1024 * 1024 + 7, 11)
+    await store.saveSnapshot('big', { position: 2 ** 40, bytes })
+    const got = await store.loadSnapshot('big')
+    t.equal(got?.position, 2 ** 40)
+    t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(bytes)))
+  })
+
+  t.test('store - snapshots: bad names and positions are refused', async (t) => {
+    const { store } = fresh(t)
+    for (const name of ['', '.hidden', 'a/b', '../up', 'x'.repeat(101), 'sp ace']) {
+      await t.rejects(store.saveSnapshot(name, { position: 1, bytes: blob(1, 1) }), TypeError, `name ${JSON.stringify(name)}`)
+      await t.rejects(store.loadSnapshot(name), TypeError)
+    }
+    for (const position of [-1, 1.5, Number.NaN, 2 ** 60]) {
+      await t.rejects(store.saveSnapshot('ok', { position, bytes: blob(1, 1) }), TypeError, `position ${position}`)
+    }
+    t.equal(await store.loadSnapshot('ok'), undefined, 'nothing was saved')
+  })
+
+  t.test('store - snapshots: a store reopened on the same storage has them back', async (t) => {
+    const s = fresh(t)
+    if (s.reopen === undefined) {
+      t.pass('this store keeps nothing across instances')
+      return
+    }
+    await s.store.saveSnapshot('clickplanet', { position: 99, bytes: blob(500, 4) })
+    await s.store.close()
+    const again = s.reopen()
+    t.teardown(() => again.close())
+    const got = await again.loadSnapshot('clickplanet')
+    t.equal(got?.position, 99)
+    t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(blob(500, 4))))
   })
 }

@@ -27,6 +27,8 @@ import type { Logger } from 'pino'
 import { CloseCode } from '../../errors.js'
 import type { Connection } from '../../transport/connection.js'
 import type { PresetGame } from '../../rooms/host.js'
+import type { Store } from '../../store/store.js'
+import { MemoryStore } from '../../store/store-memory.js'
 import { ClickCommands } from './click-commands.js'
 import type { EventLog } from './event-log.js'
 import { FileEventLog } from './event-log-file.js'
@@ -38,7 +40,7 @@ import { PlanetGame, type PlanetCounters } from './planet-room.js'
 import { Projection } from './projection.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ReadModels } from './read-models.js'
-import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore } from './snapshot.js'
+import { StoreSnapshots, type SnapshotStore } from './snapshot.js'
 import { SnapshotScheduler } from './snapshot-scheduler.js'
 
 export { runRobot } from './robot.js'
@@ -46,8 +48,16 @@ export { runRobot } from './robot.js'
 export interface ClickPlanetOptions {
   /** Map asset; default: the committed `assets/map-default.bin`. */
   mapPath?: string
-  /** Directory for the click log and snapshots; unset = in memory. */
+  /**
+   * Directory for the click log (`clicks.log`), and for snapshots when no `store` is given;
+   * unset = in memory.
+   */
   dataDir?: string
+  /**
+   * Where snapshots go (the server's Store, under the name `clickplanet`). Unset: a
+   * `MemoryStore` of ClickPlanet's own, on disk under `dataDir` when that is set.
+   */
+  store?: Store
   /** Clicks per second per client address; 0 = unlimited. */
   clickRate: number
   clickBurst: number
@@ -111,13 +121,10 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   const map = ClickPlanetMap.load(opts.mapPath ?? defaultMapPath())
 
   let log: EventLog
-  let store: SnapshotStore
-  if (opts.dataDir !== undefined) {
-    await mkdir(opts.dataDir, { recursive: true })
-    store = new FileSnapshotStore(opts.dataDir)
-  } else {
-    store = new MemorySnapshotStore()
-  }
+  if (opts.dataDir !== undefined) await mkdir(opts.dataDir, { recursive: true })
+  // A store of our own is ours to close; the server's is the server's.
+  const ownStore = opts.store === undefined ? new MemoryStore(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) : undefined
+  const store: SnapshotStore = new StoreSnapshots(opts.store ?? ownStore!)
   if (opts.log !== undefined) {
     log = opts.log
   } else if (opts.dataDir !== undefined) {
@@ -217,6 +224,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
         await log.close()
         subscription.close()
         await sched.close()
+        await ownStore?.close()
         planet.detach()
         hub.closeAll(CloseCode.ServiceRestart)
       })()

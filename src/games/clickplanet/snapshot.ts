@@ -1,5 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import type { Store } from '../../store/store.js'
 import { crc32 } from './crc32.js'
 import type { ProjectionState } from './projection.js'
 
@@ -20,17 +19,6 @@ export interface Snapshot extends ProjectionState {
 export interface SnapshotStore {
   save(snapshot: Snapshot): Promise<void>
   load(): Promise<Snapshot | undefined>
-}
-
-export class MemorySnapshotStore implements SnapshotStore {
-  #latest: Snapshot | undefined
-  save(snapshot: Snapshot): Promise<void> {
-    this.#latest = snapshot
-    return Promise.resolve()
-  }
-  load(): Promise<Snapshot | undefined> {
-    return Promise.resolve(this.#latest)
-  }
 }
 
 /*
@@ -81,37 +69,29 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
   return { position: buf.readDoubleLE(12), mapChecksum: buf.readUInt32LE(20), codes, owners, timesNs }
 }
 
-/** One file, replaced atomically: write a temp file, fsync it, rename over, fsync the dir. */
-export class FileSnapshotStore implements SnapshotStore {
-  readonly #path: string
-  constructor(dir: string) {
-    this.#path = join(dir, 'snapshot.bin')
+/**
+ * ClickPlanet's snapshots in the server's `Store`, under one name: the encoded snapshot as
+ * the bytes, its log position beside them. The Store gives the atomic replace.
+ */
+export class StoreSnapshots implements SnapshotStore {
+  readonly #store: Store
+  readonly #name: string
+  constructor(store: Store, name = 'clickplanet') {
+    this.#store = store
+    this.#name = name
   }
 
-  async save(snapshot: Snapshot): Promise<void> {
-    const dir = dirname(this.#path)
-    await mkdir(dir, { recursive: true })
-    const tmp = `${this.#path}.tmp`
-    const fh = await open(tmp, 'w')
-    try {
-      await fh.writeFile(encodeSnapshot(snapshot))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, this.#path)
-    const d = await open(dir, 'r')
-    try { await d.sync() } catch { /* some filesystems refuse fsync on a directory */ } finally { await d.close() }
+  save(snapshot: Snapshot): Promise<void> {
+    return this.#store.saveSnapshot(this.#name, { position: snapshot.position, bytes: encodeSnapshot(snapshot) })
   }
 
   async load(): Promise<Snapshot | undefined> {
-    let buf: Buffer
-    try {
-      buf = await readFile(this.#path)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw err
+    const stored = await this.#store.loadSnapshot(this.#name)
+    if (stored === undefined) return undefined
+    const snapshot = decodeSnapshot(Buffer.from(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.byteLength))
+    if (snapshot.position !== stored.position) {
+      throw new Error(`snapshot says position ${snapshot.position}, the store ${stored.position}`)
     }
-    return decodeSnapshot(buf)
+    return snapshot
   }
 }

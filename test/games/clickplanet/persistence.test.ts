@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
+import { MemoryStore } from '../../../src/store/store-memory.js'
 import { startHarness } from './harness.js'
 import { click, leaderboard, ownerships, postBytes } from './helpers.js'
 
@@ -23,13 +24,35 @@ t.test('persistence - close and reopen: the same ownerships and leaderboard', as
   await a.close()
   t.equal(a.planet.stats.snapshotPosition, 35, 'a final snapshot on close')
 
+  t.ok((await stat(join(dataDir, 'snapshots', 'clickplanet.snap'))).size > 0, 'the embedded default keeps the snapshot on disk')
+
   const b = await startHarness({ dataDir })
   t.teardown(() => b.close())
+  t.equal(b.planet.stats.snapshotPosition, 35, 'started from the snapshot, not from an empty map')
   t.same(await ownerships(b.base), before)
   t.same(await leaderboard(b.base), board)
   t.equal(b.planet.stats.logPosition, 35)
   await click(b.base, 49, 'jp')
   t.equal(b.planet.stats.logPosition, 36, 'positions go on after the restart')
+})
+
+t.test('persistence - snapshots go to the Store given, with their log position', async (t) => {
+  const logDir = await tempDir(t)
+  const storeDir = await tempDir(t)
+  const store = new MemoryStore({ dataDir: storeDir })
+  const a = await startHarness({ dataDir: logDir, store, snapshotEveryClicks: 1_000_000 })
+  for (let i = 0; i < 12; i++) await click(a.base, i, i % 2 ? 'fr' : 'pt')
+  const before = await ownerships(a.base)
+  await a.close()
+  t.equal((await store.loadSnapshot('clickplanet'))?.position, 12, 'the final snapshot is in the Store')
+  t.same(await readdir(logDir), ['clicks.log'], 'nothing but the log in the log directory')
+  await store.close()
+
+  const again = new MemoryStore({ dataDir: storeDir }) // a restarted process opens its store anew
+  const b = await startHarness({ dataDir: logDir, store: again })
+  t.teardown(async () => { await b.close(); await again.close() })
+  t.equal(b.planet.stats.snapshotPosition, 12, 'started from the Store\'s snapshot')
+  t.same(await ownerships(b.base), before)
 })
 
 t.test('persistence - a snapshot older than the log is completed by replay', async (t) => {
