@@ -43,6 +43,7 @@ import { ReadModels } from './read-models.js'
 import { StoreSnapshots, type SnapshotStore } from './snapshot.js'
 import { SnapshotScheduler } from './snapshot-scheduler.js'
 
+export { registerClickPlanetMetrics } from './metrics.js'
 export { runRobot } from './robot.js'
 
 export interface ClickPlanetOptions {
@@ -98,6 +99,10 @@ export interface ClickPlanetStats {
   /** Frames sent to listeners (one per listener per update). */
   readonly listenerFramesSent: number
   readonly planet: Readonly<PlanetCounters>
+  /** Rebuilds of the full ownerships answer. */
+  readonly ownershipsRebuilds: number
+  /** Longest stretch the last of them held the event loop (ms). */
+  readonly ownershipsRebuildMaxSliceMs: number
 }
 
 export interface ClickPlanet {
@@ -209,6 +214,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get listenersDropped() { return hub.dropped },
     get listenerFramesSent() { return hub.sent },
     get planet() { return planet.counters },
+    get ownershipsRebuilds() { return reads.stats.rebuilds },
+    get ownershipsRebuildMaxSliceMs() { return reads.stats.lastMaxSliceMs },
   }
 
   return {

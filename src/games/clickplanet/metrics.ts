@@ -1,0 +1,65 @@
+/**
+ * ClickPlanet's counters as Prometheus metrics. Nothing is counted twice: collect() reads
+ * `ClickPlanet.stats` at scrape time, so a click costs no more than the plain number it
+ * already bumps.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { ClickPlanetStats } from './index.js'
+
+type Read = () => Iterable<readonly [string, number]>
+
+/**
+ * Registers the `partyline_clickplanet_*` metrics in `registry` (the server's, next to its
+ * own `partyline_*` ones). Call once per registry.
+ * @example registerClickPlanetMetrics(metrics.registry, clickplanet)
+ */
+export function registerClickPlanetMetrics(registry: Registry, planet: { readonly stats: ClickPlanetStats }): void {
+  const s = (): ClickPlanetStats => planet.stats
+  counter(registry, 'partyline_clickplanet_clicks_total',
+    'Clicks by outcome, HTTP and room PLANET together (failed: not stored, or refused while shutting down or with the projection stopped).',
+    'outcome', () => [
+      ['accepted', s().clicksAccepted], ['invalid', s().clicksInvalid],
+      ['rate_limited', s().clicksRateLimited], ['failed', s().clicksFailed],
+    ])
+  counter(registry, 'partyline_clickplanet_planet_frames_dropped_total',
+    'Frames from PLANET players that did not become clicks, by reason.',
+    'reason', () => {
+      const p = s().planet
+      return [['text', p.text], ['undecodable', p.undecodable], ['invalid', p.invalid], ['rate_limited', p.rateLimited], ['failed', p.failed]]
+    })
+  counter(registry, 'partyline_clickplanet_planet_updates_total', 'UpdateNotifications sent to room PLANET (one send each, whatever the player count).',
+    undefined, () => [['', s().planet.updatesSent]])
+  counter(registry, 'partyline_clickplanet_listener_frames_total', 'UpdateNotification frames sent to /ws/listen sockets (one per socket per update).',
+    undefined, () => [['', s().listenerFramesSent]])
+  counter(registry, 'partyline_clickplanet_listeners_dropped_total', '/ws/listen sockets closed with 1013 for reading too slowly.',
+    undefined, () => [['', s().listenersDropped]])
+  counter(registry, 'partyline_clickplanet_ownerships_rebuilds_total', 'Rebuilds of the full ownerships answer (one per change that someone read).',
+    undefined, () => [['', s().ownershipsRebuilds]])
+  gauge(registry, 'partyline_clickplanet_listeners', 'Open /ws/listen sockets.', () => s().listeners)
+  gauge(registry, 'partyline_clickplanet_log_position', 'Log position of the last click the projection applied.', () => s().logPosition)
+  gauge(registry, 'partyline_clickplanet_snapshot_position', 'Log position of the last snapshot saved.', () => s().snapshotPosition)
+  gauge(registry, 'partyline_clickplanet_projection_stopped', '1 when the projection stopped following the log (clicks are then refused with 503).',
+    () => (s().projectionStopped === undefined ? 0 : 1))
+  gauge(registry, 'partyline_clickplanet_ownerships_rebuild_block_seconds',
+    'Longest stretch the last ownerships rebuild held the event loop.', () => s().ownershipsRebuildMaxSliceMs / 1000)
+}
+
+function counter(registry: Registry, name: string, help: string, label: string | undefined, read: Read): void {
+  new Counter({
+    name,
+    help,
+    labelNames: label === undefined ? [] : [label],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [value, n] of read()) {
+        if (label === undefined) this.inc(n)
+        else this.inc({ [label]: value }, n)
+      }
+    },
+  })
+}
+
+function gauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({ name, help, registers: [registry], collect() { this.set(read()) } })
+}
