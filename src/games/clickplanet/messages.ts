@@ -6,8 +6,8 @@
  * protobufjs-cli dependency), parsing ten messages costs about a millisecond once, and
  * protobufjs' reflection compiles a specialised encoder/decoder per type anyway. The
  * untyped reflection objects never leave this module: callers get the interfaces below.
- * The two hot encoders (UpdateNotification, OwnershipState) are hand-written in
- * `wire-encoders.ts` and tested against this codec.
+ * The encoders of what the server writes on hot paths (UpdateNotification, OwnershipState,
+ * LeaderboardResponse) are hand-written in `wire-encoders.ts` and tested against this codec.
  */
 import protobuf from 'protobufjs'
 import { packageFile } from './package-file.js'
