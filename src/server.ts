@@ -20,7 +20,7 @@ import { AddressWindow } from './transport/address-window.js'
 import { clientAddress } from './transport/client-address.js'
 import { lobbyRoutes, sendJson, type HttpRoute } from './transport/http-routes.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
-import { createClickPlanet, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
+import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
 export interface GameModule extends Partial<HttpRoute>, Partial<ListenerRoute> {
@@ -54,7 +54,8 @@ export interface PartylineServer {
 
 export async function startServer(settings: Settings, opts: ServerOptions = {}): Promise<PartylineServer> {
   const logger = opts.logger ?? createLogger(settings.logLevel)
-  const store = opts.store ?? new MemoryStore()
+  // With a data directory the embedded store keeps game snapshots on disk (rooms stay in memory).
+  const store = opts.store ?? new MemoryStore(settings.dataDir ? { dataDir: settings.dataDir } : {})
   const bus = opts.bus ?? new MemoryBus()
   const games: GameModule[] = [...(opts.games ?? [])]
   let clickplanet: ClickPlanet | undefined
@@ -67,6 +68,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         maxBodyBytes: 64 * 1024,
         ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
         ...(settings.map ? { mapPath: settings.map } : {}),
+        store,
         ...opts.clickplanet,
       })),
     )
@@ -95,6 +97,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
       return max
     },
   })
+  if (clickplanet) registerClickPlanetMetrics(metrics.registry, clickplanet)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
   let serving = true
