@@ -63,8 +63,8 @@ export function scenarios(options: { quick: boolean; windowSeconds?: number }): 
     },
     {
       id: 'd',
-      title: 'big frames: 10 rooms × 8 players, host 16 KiB at 20 Hz, players 64 B at 10 Hz',
-      plan: { rooms: 10, players: 8, hostHz: 20, playerHz: 10, hostBytes: 16 * 1024, playerBytes: 64 },
+      title: 'big frames: 30 rooms × 8 players, host 16 KiB at 20 Hz, players 64 B at 10 Hz',
+      plan: { rooms: 30, players: 8, hostHz: 20, playerHz: 10, hostBytes: 16 * 1024, playerBytes: 64 },
       connectConcurrency: 10,
       warmupMs: 2000,
       windowMs: window(8000),

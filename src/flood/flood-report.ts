@@ -21,6 +21,8 @@ export interface ServerFigures {
   readonly cpuShare: number
   /** Server CPU time per delivered frame, in µs: the figure least moved by a noisy machine. */
   readonly usPerFrame: number
+  /** Share of that CPU spent in the kernel (system calls, TCP): what a relay cannot avoid. */
+  readonly kernelShare: number
   readonly rssBytes: number
   readonly peakRssBytes: number
   /** (RSS with everyone connected − RSS before the first connection) / connections. */
@@ -100,7 +102,7 @@ export function formatReport(r: FloodReport): string {
   if (r.server) {
     const s = r.server
     lines.push(
-      `  server: CPU ${percent(s.cpuShare)} of a core, ${s.usPerFrame.toFixed(2)} µs per delivered frame, ` +
+      `  server: CPU ${percent(s.cpuShare)} of a core (${percent(s.kernelShare)} of it in the kernel), ${s.usPerFrame.toFixed(2)} µs per delivered frame, ` +
         `${s.writeSyscallsPerFrame.toFixed(2)} write syscalls per frame, ` +
         `RSS ${mib(s.rssBytes)} (peak ${mib(s.peakRssBytes)}), ${(s.rssPerConnectionBytes / 1024).toFixed(1)} KiB per connection`,
     )

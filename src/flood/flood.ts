@@ -371,6 +371,7 @@ export class Flood {
     return {
       cpuShare: cpu / seconds,
       usPerFrame: delivered > 0 ? (cpu * 1e6) / delivered : Number.NaN,
+      kernelShare: cpu > 0 ? (s1.kernelSeconds - s0.kernelSeconds) / cpu : Number.NaN,
       rssBytes: s1.rssBytes,
       peakRssBytes: s1.peakRssBytes,
       rssPerConnectionBytes: (s1.rssBytes - baseline.rssBytes) / connections,

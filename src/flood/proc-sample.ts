@@ -8,6 +8,8 @@ export interface ProcSample {
   /** `performance.now()` when the sample was taken. */
   readonly at: number
   readonly cpuSeconds: number
+  /** Of `cpuSeconds`, the time spent in the kernel on the process's behalf (stime). */
+  readonly kernelSeconds: number
   readonly rssBytes: number
   /** Peak resident set size so far (VmHWM). */
   readonly peakRssBytes: number
@@ -24,11 +26,13 @@ export function sampleProcess(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // The command name (field 2) may hold spaces and parentheses: count fields from the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14, 15)
+  const userTicks = Number(fields[11]) // utime (field 14)
+  const kernelTicks = Number(fields[12]) // stime (field 15)
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return {
     at,
-    cpuSeconds: ticks / TICKS_PER_SECOND,
+    cpuSeconds: (userTicks + kernelTicks) / TICKS_PER_SECOND,
+    kernelSeconds: kernelTicks / TICKS_PER_SECOND,
     rssBytes: kibField(status, 'VmRSS') * 1024,
     peakRssBytes: kibField(status, 'VmHWM') * 1024,
     writeSyscalls: writeSyscallsOf(pid),
