@@ -20,11 +20,14 @@ export interface Harness {
   close(): Promise<void>
 }
 
-/** ClickPlanet options, and `maxBuffered`: the server's send-buffer bound (listeners too). */
-export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number } = {}): Promise<Harness> {
-  const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, ...rest } = options
+/**
+ * ClickPlanet options, and two server settings: `maxBuffered` (the send-buffer bound,
+ * listeners too) and `port` (default 0: any free port; a test restarting a server reuses its).
+ */
+export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number; port?: number } = {}): Promise<Harness> {
+  const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, port, ...rest } = options
   const settings = defaultSettings({
-    port: 0,
+    port: port ?? 0,
     host: '127.0.0.1',
     logLevel: 'silent',
     map: mapPath ?? SMALL_MAP,
