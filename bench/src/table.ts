@@ -36,6 +36,8 @@ export function median(values: readonly number[]): number {
 const num = (x: number | undefined, digits = 0): string =>
   x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 const ms = (x: number | undefined): string => (x === undefined ? '–' : num(x, x < 10 ? 2 : 1))
+/** Bytes as KiB; undefined for a figure not measured (NaN, or null once it went through JSON). */
+const kib = (bytes: number | null | undefined): number | undefined => (typeof bytes === 'number' && Number.isFinite(bytes) ? bytes / 1024 : undefined)
 const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`)
 const mib = (x: number | undefined): string => (x === undefined ? '–' : num(x / 1024 / 1024, 1))
 const ratio = (x: number, base: number): string => (Number.isFinite(x) && Number.isFinite(base) && base > 0 ? `${(x / base).toFixed(2)}×` : '–')
@@ -72,6 +74,7 @@ export function runTable(records: readonly RunRecord[]): string {
     { head: 'kernel', cell: (x) => pct(x.r?.server?.kernelShare) },
     { head: 'peak RSS MiB', cell: (x) => mib(x.r?.server?.peakRssBytes) },
     { head: 'KiB/conn', cell: (x) => num(x.r?.server ? x.r.server.rssPerConnectionBytes / 1024 : undefined, 1) },
+    { head: 'marginal KiB/conn', cell: (x) => num(kib(x.r?.server?.marginalRssPerConnectionBytes), 1) },
     { head: 'writes/frame', cell: (x) => num(x.r?.server?.writeSyscallsPerFrame, 2) },
     { head: 'gen CPU', cell: (x) => pct(x.r?.generator.cpuShare) },
     { head: 'others', cell: (x) => num(x.r?.machine.otherCores, 2) },
@@ -101,6 +104,7 @@ export function summaryTable(records: readonly RunRecord[], systems: readonly Sy
     { head: 'loss', cell: (s) => `${(med(s, (r) => lossRatio(r.all)) * 100).toFixed(2)}%` },
     { head: 'peak RSS MiB', cell: (s) => mib(med(s, (r) => r.server?.peakRssBytes)) },
     { head: 'KiB/conn', cell: (s) => num(med(s, (r) => (r.server ? r.server.rssPerConnectionBytes / 1024 : undefined)), 1) },
+    { head: 'marginal KiB/conn', cell: (s) => num(med(s, (r) => kib(r.server?.marginalRssPerConnectionBytes)), 1) },
     { head: 'writes/frame', cell: (s) => num(med(s, (r) => r.server?.writeSyscallsPerFrame), 2) },
     { head: 'gen CPU', cell: (s) => pct(med(s, (r) => r.generator.cpuShare)) },
   ])

@@ -27,6 +27,12 @@ export interface ServerFigures {
   readonly peakRssBytes: number
   /** (RSS with everyone connected − RSS before the first connection) / connections. */
   readonly rssPerConnectionBytes: number
+  /**
+   * RSS growth per connection from half the rooms connected to all of them, sampled as the
+   * connections open (before traffic): the cost of one more connection, without the growth
+   * a process shows anyway (heap sizing, compiled code). NaN when not measured.
+   */
+  readonly marginalRssPerConnectionBytes: number
   /** Write-family syscalls per delivered frame; NaN when /proc/<pid>/io is unreadable. */
   readonly writeSyscallsPerFrame: number
 }
@@ -104,7 +110,8 @@ export function formatReport(r: FloodReport): string {
     lines.push(
       `  server: CPU ${percent(s.cpuShare)} of a core (${percent(s.kernelShare)} of it in the kernel), ${s.usPerFrame.toFixed(2)} µs per delivered frame, ` +
         `${s.writeSyscallsPerFrame.toFixed(2)} write syscalls per frame, ` +
-        `RSS ${mib(s.rssBytes)} (peak ${mib(s.peakRssBytes)}), ${(s.rssPerConnectionBytes / 1024).toFixed(1)} KiB per connection`,
+        `RSS ${mib(s.rssBytes)} (peak ${mib(s.peakRssBytes)}), ${(s.rssPerConnectionBytes / 1024).toFixed(1)} KiB per connection ` +
+          `(${(s.marginalRssPerConnectionBytes / 1024).toFixed(1)} KiB for each connection past the first half)`,
     )
   } else {
     lines.push('  server: not measured (give --pid of the server process on this machine)')

@@ -105,6 +105,7 @@ export class Flood {
   #playerHz: number
   #tally: Tally | undefined
   #serverBaseline: ProcSample | undefined
+  #marginalRssPerConnection = Number.NaN
   #closing = false
   #disconnects = 0
   #backpressured = 0
@@ -127,7 +128,7 @@ export class Flood {
 
   /** Opens every room, then its players; rejects on the first refusal or timeout. */
   async connect(): Promise<void> {
-    const { serverPid, connectConcurrency, connectTimeoutMs } = this.#options
+    const { serverPid } = this.#options
     if (serverPid !== undefined) this.#serverBaseline = sampleProcess(serverPid)
     const { rooms, players } = this.#plan
     for (let r = 0; r < rooms; r++) {
@@ -140,7 +141,25 @@ export class Flood {
         seq: 0,
       })
     }
-    await forEachBounded(rooms, connectConcurrency, async (r) => {
+    // Half the rooms, a sample, the other half, a sample: the slope between the two is what one
+    // more connection costs, free of what the process grows by anyway (heap sizing, code).
+    const half = Math.floor(rooms / 2)
+    await this.#connectRooms(0, half)
+    const atHalf = serverPid === undefined || half === 0 ? undefined : { sample: sampleProcess(serverPid), connections: this.connections }
+    await this.#connectRooms(half, rooms)
+    if (atHalf && serverPid !== undefined) {
+      const connected = sampleProcess(serverPid)
+      const added = this.connections - atHalf.connections
+      this.#marginalRssPerConnection = added > 0 ? (connected.rssBytes - atHalf.sample.rssBytes) / added : Number.NaN
+    }
+    for (const room of this.#rooms) this.#addSenders(room)
+  }
+
+  async #connectRooms(from: number, to: number): Promise<void> {
+    const { connectConcurrency, connectTimeoutMs } = this.#options
+    const players = this.#plan.players
+    await forEachBounded(to - from, connectConcurrency, async (i) => {
+      const r = from + i
       const room = this.#rooms[r]!
       room.link = await withTimeout(
         this.#system.openRoom(
@@ -167,7 +186,6 @@ export class Flood {
         }),
       )
     })
-    for (const room of this.#rooms) this.#addSenders(room)
   }
 
   /** Starts sending at the plan's rates (or the last `setRates`). */
@@ -375,6 +393,7 @@ export class Flood {
       rssBytes: s1.rssBytes,
       peakRssBytes: s1.peakRssBytes,
       rssPerConnectionBytes: (s1.rssBytes - baseline.rssBytes) / connections,
+      marginalRssPerConnectionBytes: this.#marginalRssPerConnection,
       writeSyscallsPerFrame: delivered > 0 ? (s1.writeSyscalls - s0.writeSyscalls) / delivered : Number.NaN,
     }
   }
