@@ -7,7 +7,7 @@
  * The HTTP and fan-out rows run the server in a child process so the load generator does
  * not share its event loop.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -137,9 +137,13 @@ async function readModels(map: ClickPlanetMap): Promise<void> {
   row(`leaderboard, ${reads.leaderboard().length} countries, rebuilt after a change`, `p50 ${f(pct(lb, 50) * 1000, 1)} µs · p99 ${f(pct(lb, 99) * 1000, 1)} µs`)
 }
 
+/** The server under test runs on core 0, the load (this process) on core 1: "on one core". */
+const SERVER_CORE = 0
+const LOAD_CORE = 1
+
 async function serveChild(dataDir: string | undefined): Promise<{ child: ChildProcess; port: number }> {
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const args = ['-c', String(SERVER_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
+  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
@@ -205,14 +209,19 @@ async function fanOut(): Promise<void> {
       })))
     }
     const deadline = performance.now() + 60_000
+    const loops: number[] = []
     for (let u = 0; u < UPDATES && performance.now() < deadline; u++) {
       const all = new Promise<void>((resolve) => { notify = resolve })
       sentAt = performance.now()
       const res = await fetch(`http://127.0.0.1:${port}/api/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: 1000 + u, countryId: 'fr' })) }) })
       await res.arrayBuffer()
       await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))])
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      const loop = /^partyline_clickplanet_listener_broadcast_seconds (\S+)$/m.exec(metrics)
+      if (loop) loops.push(Number(loop[1]) * 1000)
     }
-    row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
+    row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received here, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
+    row(`  of which the server's loop writing the update to all ${f(LISTENERS, 0)} sockets`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
   } finally {
     for (const ws of sockets) ws.terminate()
     await stopChild(child)
@@ -226,6 +235,8 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
     return
   }
+  // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.
+  execFileSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' })
   let t0 = performance.now()
   const map = ClickPlanetMap.load()
   row(`map load (${f(map.tileCount, 0)} tiles, ${map.countries().length} countries, ${f(map.asset.length / 1e6, 2)} MB)`, `${f(performance.now() - t0, 1)} ms`)

@@ -98,6 +98,8 @@ export interface ClickPlanetStats {
   readonly listenersDropped: number
   /** Frames sent to listeners (one per listener per update). */
   readonly listenerFramesSent: number
+  /** How long the last update took to write to every listener, in ms. */
+  readonly listenerBroadcastMs: number
   readonly planet: Readonly<PlanetCounters>
   /** Rebuilds of the full ownerships answer. */
   readonly ownershipsRebuilds: number
@@ -213,6 +215,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get listeners() { return hub.size },
     get listenersDropped() { return hub.dropped },
     get listenerFramesSent() { return hub.sent },
+    get listenerBroadcastMs() { return hub.lastBroadcastMs },
     get planet() { return planet.counters },
     get ownershipsRebuilds() { return reads.stats.rebuilds },
     get ownershipsRebuildMaxSliceMs() { return reads.stats.lastMaxSliceMs },

@@ -11,6 +11,8 @@ export class ListenerHub {
   readonly #listeners = new Set<Connection>()
   dropped = 0
   sent = 0
+  /** How long the last update took to hand to every socket, in ms (a figure for /metrics). */
+  lastBroadcastMs = 0
 
   get size(): number { return this.#listeners.size }
 
@@ -20,10 +22,11 @@ export class ListenerHub {
     this.#listeners.add(conn)
     conn.onClose = () => this.#listeners.delete(conn)
     // Client frames carry nothing; ws answers pings itself.
-    ws.on('message', () => {})
+    ws.on('message', ignore)
   }
 
   broadcast(bytes: Uint8Array): void {
+    const started = performance.now()
     for (const conn of this.#listeners) {
       if (conn.send(bytes)) {
         this.sent++
@@ -33,6 +36,7 @@ export class ListenerHub {
         this.#listeners.delete(conn)
       }
     }
+    this.lastBroadcastMs = performance.now() - started
   }
 
   closeAll(code: CloseCode): void {
@@ -40,3 +44,5 @@ export class ListenerHub {
     this.#listeners.clear()
   }
 }
+
+function ignore(): void {}

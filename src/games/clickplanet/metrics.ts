@@ -36,6 +36,8 @@ export function registerClickPlanetMetrics(registry: Registry, planet: { readonl
   counter(registry, 'partyline_clickplanet_ownerships_rebuilds_total', 'Rebuilds of the full ownerships answer (one per change that someone read).',
     undefined, () => [['', s().ownershipsRebuilds]])
   gauge(registry, 'partyline_clickplanet_listeners', 'Open /ws/listen sockets.', () => s().listeners)
+  gauge(registry, 'partyline_clickplanet_listener_broadcast_seconds', 'How long the last update took to write to every /ws/listen socket.',
+    () => s().listenerBroadcastMs / 1000)
   gauge(registry, 'partyline_clickplanet_log_position', 'Log position of the last click the projection applied.', () => s().logPosition)
   gauge(registry, 'partyline_clickplanet_snapshot_position', 'Log position of the last snapshot saved.', () => s().snapshotPosition)
   gauge(registry, 'partyline_clickplanet_projection_stopped', '1 when the projection stopped following the log (clicks are then refused with 503).',
