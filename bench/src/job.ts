@@ -2,11 +2,8 @@ import type { FloodPlan } from '../../src/flood/flood.js'
 import type { FloodReport } from '../../src/flood/flood-report.js'
 import type { SystemName } from './systems/index.js'
 
-/** What the runner asks one generator process to do against one running server. */
-export interface GeneratorJob {
-  readonly system: SystemName
-  readonly url: string
-  readonly serverPid: number
+/** The load of one run: the party to play and how long to measure it. */
+export interface Workload {
   readonly plan: FloodPlan
   readonly connectConcurrency: number
   readonly warmupMs: number
@@ -14,6 +11,13 @@ export interface GeneratorJob {
   readonly drainMs: number
   /** Saturation: one window per multiplier of both rates, stopping at the first failing step. */
   readonly ramp?: Ramp
+}
+
+/** What the runner asks one generator process to do against one running server. */
+export interface GeneratorJob extends Workload {
+  readonly system: SystemName
+  readonly url: string
+  readonly serverPid: number
 }
 
 export interface Ramp {

@@ -174,17 +174,8 @@ async function runOne(scenario: Scenario, system: SystemName, round: number, pro
   }
   let perf: Promise<string | undefined> | undefined
   try {
-    const job: GeneratorJob = {
-      system,
-      url: server.url,
-      serverPid: server.pid,
-      plan: scenario.plan,
-      connectConcurrency: scenario.connectConcurrency,
-      warmupMs: scenario.warmupMs,
-      windowMs: scenario.windowMs,
-      drainMs: scenario.drainMs,
-      ...(scenario.ramp ? { ramp: scenario.ramp } : {}),
-    }
+    const { id: _id, title: _title, ...workload } = scenario
+    const job: GeneratorJob = { ...workload, system, url: server.url, serverPid: server.pid }
     const pid = server.pid
     const onWindow = (windowMs: number): void => {
       if (profiling.perfFile && perf === undefined) perf = recordPerf(pid, Math.max(1, Math.floor(windowMs / 1000)), profiling.perfFile)

@@ -1,17 +1,11 @@
 import type { FloodPlan } from '../../src/flood/flood.js'
-import type { Ramp } from './job.js'
+import type { Workload } from './job.js'
 
 export type ScenarioId = 'a' | 'b' | 'c' | 'd'
 
-export interface Scenario {
+export interface Scenario extends Workload {
   readonly id: ScenarioId
   readonly title: string
-  readonly plan: FloodPlan
-  readonly connectConcurrency: number
-  readonly warmupMs: number
-  readonly windowMs: number
-  readonly drainMs: number
-  readonly ramp?: Ramp
 }
 
 const PARTY: FloodPlan = { rooms: 100, players: 8, hostHz: 20, playerHz: 10, hostBytes: 64, playerBytes: 64 }
