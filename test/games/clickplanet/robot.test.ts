@@ -26,13 +26,7 @@ t.test('robot - takes back a tile of the territory lost to another country', asy
   const [first, second, third] = territory as [number, number, number]
   // Before the robot starts: a tile already lost, found by its first recheck.
   await click(h.base, first, 'de')
-  const lines: string[] = []
-  const stop = new AbortController()
-  const done = runRobotWith(
-    ['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure'],
-    { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false },
-  )
-  t.teardown(() => stop.abort())
+  const { lines, stop, done } = startRobot(t, ['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure'])
   const owner = async (tile: number): Promise<string | undefined> => (await batch(h.base, tile, tile))[0]?.countryId
   await waitFor('the robot to reclaim the tile lost before it started', async () => ((await owner(first)) === 'be' ? true : undefined))
   await waitFor('the robot to listen', () => (h.planet.stats.listeners >= 1 ? true : undefined))
@@ -64,13 +58,7 @@ t.test('robot - waits on 429 and retries', async (t) => {
       try { await click(h.base, tile, 'pl'); return true } catch { await new Promise((r) => setTimeout(r, 100)); return undefined }
     })
   }
-  const lines: string[] = []
-  const stop = new AbortController()
-  t.teardown(() => stop.abort())
-  const done = runRobotWith(
-    ['--target-country', 'de', '--wanted-country', 'at', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure', '--max-in-flight', '3'],
-    { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false },
-  )
+  const { lines, stop, done } = startRobot(t, ['--target-country', 'de', '--wanted-country', 'at', '--host', '127.0.0.1', '--port', String(h.port), '--unsecure', '--max-in-flight', '3'])
   await waitFor('all reclaimed despite the limit', async () => {
     const owned = await batch(h.base, 0, h.planet.map.tileCount)
     return territory.every((tile) => owned.find((o) => o.tileId === tile)?.countryId === 'at') ? true : undefined
@@ -140,14 +128,8 @@ t.test('robot - a tile retaken while its own click is in flight is clicked again
   const gate = await ClickGate.start(h.port)
   t.teardown(() => gate.close())
   const tile = h.planet.map.tilesOf('fr')![0]!
-  const lines: string[] = []
-  const stop = new AbortController()
-  t.teardown(() => stop.abort())
-  const done = runRobotWith(
-    // a recheck an hour away: only the stream can bring the tile back within the test
-    ['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', String(gate.port), '--unsecure', '--recheck-seconds', '3600'],
-    { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false },
-  )
+  // A recheck an hour away: only the stream can bring the tile back within the test.
+  const { lines, stop, done } = startRobot(t, ['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', String(gate.port), '--unsecure', '--recheck-seconds', '3600'])
   await waitFor('the robot to listen and finish its first recheck', () =>
     (h.planet.stats.listeners >= 1 && lines.some((l) => l.startsWith('recheck (start)')) ? true : undefined))
   const owner = async (): Promise<string | undefined> => (await batch(h.base, tile, tile))[0]?.countryId
@@ -169,3 +151,12 @@ t.test('robot - a tile retaken while its own click is in flight is clicked again
   stop.abort()
   t.equal(await done, 0)
 })
+
+/** Runs the robot in this process with `args`; its lines are collected and a test's end stops it. */
+function startRobot(t: { teardown(fn: () => unknown): void }, args: string[]): { lines: string[]; stop: AbortController; done: Promise<number> } {
+  const lines: string[] = []
+  const stop = new AbortController()
+  t.teardown(() => stop.abort())
+  const done = runRobotWith(args, { signal: stop.signal, out: (l) => lines.push(l), handleSigint: false })
+  return { lines, stop, done }
+}
