@@ -15,7 +15,12 @@ export class ServerMetrics {
   readonly drops = new Map<string, number>()
   readonly closes = new Map<number, number>()
 
-  constructor(sources: { rooms: () => number; mailboxDepth: () => number }) {
+  constructor(sources: {
+    rooms: () => number
+    mailboxDepth: () => number
+    /** Each readiness component and whether it is ok now. */
+    components?: () => Iterable<readonly [string, boolean]>
+  }) {
     const self = this
     new Gauge({
       name: 'partyline_connections',
@@ -40,6 +45,16 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.set(sources.mailboxDepth())
+      },
+    })
+    new Gauge({
+      name: 'partyline_ready',
+      help: 'Whether each part this node depends on works now (1) or fails (0); see /readyz.',
+      labelNames: ['component'],
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const [component, ok] of sources.components?.() ?? []) this.set({ component }, ok ? 1 : 0)
       },
     })
     counterFrom(this.registry, 'partyline_frames_total', 'WebSocket frames by direction (in = received).', 'direction', () => Object.entries(this.frames))

@@ -10,6 +10,7 @@ import type { Settings } from './config.js'
 import { CloseCode } from './errors.js'
 import { createLogger } from './log.js'
 import { ServerMetrics } from './metrics.js'
+import { Readiness } from './readiness.js'
 import type { PresetGame } from './rooms/host.js'
 import { RoomRegistry } from './rooms/registry.js'
 import type { Store } from './store/store.js'
@@ -43,6 +44,8 @@ export interface PartylineServer {
   readonly url: string
   readonly registry: RoomRegistry
   readonly metrics: ServerMetrics
+  /** What `/readyz` reports: each part this node depends on, ok or failing. */
+  readonly readiness: Readiness
   /** The hosted ClickPlanet, when `PARTYLINE_CLICKPLANET` is on. */
   readonly clickplanet: ClickPlanet | undefined
   /**
@@ -57,6 +60,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   // With a data directory the embedded store keeps game snapshots on disk (rooms stay in memory).
   const store = opts.store ?? new MemoryStore(settings.dataDir ? { dataDir: settings.dataDir } : {})
   const bus = opts.bus ?? new MemoryBus()
+  const readiness = new Readiness()
   const games: GameModule[] = [...(opts.games ?? [])]
   let clickplanet: ClickPlanet | undefined
   if (settings.clickplanet) {
@@ -96,6 +100,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
       for (const r of registry.rooms()) max = Math.max(max, r.takePeakDepth())
       return max
     },
+    components: () => readiness.components(),
   })
   if (clickplanet) registerClickPlanetMetrics(metrics.registry, clickplanet)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
@@ -103,7 +108,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   let serving = true
   const joinThrottle = new AddressWindow(settings.joinAttemptsPerMinute)
   const routes: HttpRoute[] = [
-    lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving }),
+    lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
   ]
   const gateway = new WsGateway({
@@ -153,6 +158,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const close = (): Promise<void> => {
     closing ??= (async () => {
       serving = false
+      readiness.stopping()
       http.close()
       registry.shutdown()
       gateway.closeAll(CloseCode.ServiceRestart)
@@ -167,5 +173,5 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, registry, metrics, clickplanet, close }
+  return { port, url: `http://${shown}:${port}`, registry, metrics, readiness, clickplanet, close }
 }

@@ -8,6 +8,7 @@ import type { Room } from '../rooms/room.js'
 import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import type { AddressWindow } from './address-window.js'
+import type { Readiness } from '../readiness.js'
 
 /** A game's HTTP routes: answers and returns true, or returns false to pass. */
 export interface HttpRoute {
@@ -19,6 +20,7 @@ export interface LobbyOptions {
   readonly joinThrottle: AddressWindow
   readonly metrics: Registry
   readonly serving: () => boolean
+  readonly readiness: Readiness
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -46,6 +48,11 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
       if (path === '/healthz') {
         if (opts.serving()) sendJson(res, 200, { status: 'ok' })
         else sendJson(res, 503, { status: 'shutting down' })
+        return true
+      }
+      if (path === '/readyz') {
+        const report = opts.readiness.report()
+        sendJson(res, report.status === 'ready' ? 200 : 503, report)
         return true
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
