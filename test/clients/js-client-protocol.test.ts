@@ -6,9 +6,7 @@ import t from 'tap'
 import { WebSocket } from 'ws'
 import {
   CloseCode,
-  createRoom,
   ErrorCode,
-  joinRoom,
   type ConnectOptions,
   type HostClient,
   type JoinOptions,
@@ -16,6 +14,9 @@ import {
   type PlayerClient,
 } from '../../clients/js/index.js'
 import { newSid, testServer, until } from '../helpers/server.js'
+import { trackedSdk } from '../helpers/sdk-clients.js'
+
+const { createRoom, joinRoom } = trackedSdk(t)
 
 const opts: ConnectOptions = { WebSocket }
 const formats = ['cbor', 'json'] as const
@@ -62,11 +63,21 @@ for (const format of formats) {
   t.test(`client protocol - players join with and without a sid; the host sees each join and the state (${format})`, async (t) => {
     const server = await testServer(t)
     const host = await createRoom(server.ws, { ...opts, maxPlayers: 4, name: 'Quiz', format })
-    t.strictSame(host.state, { name: 'Quiz', players: [], maxPlayers: 4, acceptConns: true })
-    const a = await join(server, host)
+    t.strictSame(host.state, { name: 'Quiz', players: [], roster: [], maxPlayers: 4, acceptConns: true })
+    const a = await join(server, host, { sid: false })
     const b = await join(server, host, { sid: newSid() })
     t.ok(a.id > 0 && b.id > 0 && a.id !== b.id, 'distinct positive ids')
-    t.strictSame(host.state, { name: 'Quiz', players: [a.id, b.id], maxPlayers: 4, acceptConns: true })
+    t.equal(a.phone.sid, undefined, 'joined without a sid')
+    t.strictSame(host.state, {
+      name: 'Quiz',
+      players: [a.id, b.id],
+      roster: [
+        { id: a.id, away: false },
+        { id: b.id, away: false },
+      ],
+      maxPlayers: 4,
+      acceptConns: true,
+    })
     t.equal(a.phone.code, host.code)
     host.stop()
   })
@@ -138,11 +149,8 @@ t.test('client protocol - after start a late joiner is refused with 4003; player
   const early = await join(server, host)
   const state = host.once('state')
   host.start()
-  t.strictSame((await within(state, 'the state after start'))[0], { name: '', players: [early.id], maxPlayers: 4, acceptConns: false })
-  const late = await within(joinRoom(server.ws, host.code, opts), 'the late join to open')
-  const closeEvent = late.once('close')
-  t.equal((await within(late.closed, 'the late joiner to be refused')).code, CloseCode.RoomStarted, 'closed: 4003')
-  t.equal((await within(closeEvent, 'the close event'))[0], CloseCode.RoomStarted, 'close event: 4003')
+  t.strictSame((await within(state, 'the state after start'))[0], { name: '', players: [early.id], roster: [{ id: early.id, away: false }], maxPlayers: 4, acceptConns: false })
+  await t.rejects(within(joinRoom(server.ws, host.code, opts), 'the late joiner to be refused'), { code: CloseCode.RoomStarted, reason: 'the room no longer accepts players' }, 'the join rejects: 4003')
 
   const got = hostInbox(host)
   early.phone.send('still in')
@@ -156,8 +164,7 @@ t.test('client protocol - a full room refuses with 4009', async (t) => {
   const server = await testServer(t)
   const host = await createRoom(server.ws, { ...opts, maxPlayers: 1 })
   await join(server, host)
-  const extra = await within(joinRoom(server.ws, host.code, opts), 'the extra join to open')
-  t.equal((await within(extra.closed, 'the extra player to be refused')).code, CloseCode.RoomFull)
+  await t.rejects(within(joinRoom(server.ws, host.code, opts), 'the extra player to be refused'), { code: CloseCode.RoomFull, reason: 'the room is full' })
   host.stop()
 })
 
@@ -171,8 +178,7 @@ t.test('client protocol - stop closes every player with 4002; the host gets stop
   for (const { phone } of players) t.equal((await within(phone.closed, 'a player to close')).code, CloseCode.RoomStopped)
   await within(stopped, 'stop')
   t.equal((await within(hostClosed, 'the host connection to close'))[0], CloseCode.Normal)
-  const after = await within(joinRoom(server.ws, host.code, opts), 'a join after the end')
-  t.equal((await within(after.closed, 'the refusal')).code, CloseCode.NoSuchRoom, 'the room is gone')
+  await t.rejects(within(joinRoom(server.ws, host.code, opts), 'a join after the end'), { code: CloseCode.NoSuchRoom }, 'the room is gone')
 })
 
 t.test('client protocol - a player that reconnects with its sid keeps its id; the host sees no second join', async (t) => {

@@ -4,16 +4,14 @@ import { WebSocket, WebSocketServer } from 'ws'
 import {
   ClientErrorCode,
   CloseCode,
-  createRoom,
-  joinRoom,
-  openRoom,
-  reopenRoom,
-  resumeRoom,
   type ConnectOptions,
   type PartylineError,
   type WebSocketConstructor,
 } from '../../clients/js/index.js'
 import { testServer, until } from '../helpers/server.js'
+import { trackedSdk } from '../helpers/sdk-clients.js'
+
+const { createRoom, joinRoom, openRoom, reopenRoom, resumeRoom } = trackedSdk(t)
 
 // `ws` and the browser's WebSocket both fit the client's socket type, without a cast.
 const opts: ConnectOptions = { WebSocket }
@@ -24,7 +22,7 @@ for (const format of ['cbor', 'json'] as const) {
     const server = await testServer(t)
     const host = await createRoom(server.ws, { ...opts, maxPlayers: 2, name: 'Quiz', public: true, format })
     t.match(host.code, /^[A-Z]{4}$/)
-    t.strictSame(host.state, { name: 'Quiz', players: [], maxPlayers: 2, acceptConns: true }, 'state fields only, no cmd')
+    t.strictSame(host.state, { name: 'Quiz', players: [], roster: [], maxPlayers: 2, acceptConns: true }, 'state fields only, no cmd')
     t.equal(host.dropped, 0, 'a new room has dropped nothing')
     const joined = host.once('player_joined')
     const phone = await joinRoom(server.ws, host.code.toLowerCase(), opts)
@@ -55,8 +53,9 @@ t.test('client - errors arrive as PartylineError with a code; resume takes the r
   const err = host.once('error')
   host.kick(42)
   t.equal((await err)[0].code, 'unknown_player')
+  const joined = host.once('player_joined')
   const phone = await joinRoom(server.ws, host.code, opts)
-  await host.once('player_joined')
+  await joined
   const hostClosed = host.once('close')
   host.close()
   await hostClosed
@@ -180,7 +179,7 @@ for (const format of ['cbor', 'json'] as const) {
       t.equal(e.code, ClientErrorCode.MalformedMessage, bad[i]![0])
       t.match(e.reason, /^malformed message from the server: /)
     })
-    t.strictSame(host.state, { name: '', players: [], maxPlayers: 4, acceptConns: true }, 'a bad state does not replace the good one')
+    t.strictSame(host.state, { name: '', players: [], roster: [], maxPlayers: 4, acceptConns: true }, 'a bad state does not replace the good one')
     host.close()
   })
 }
@@ -190,8 +189,7 @@ t.test('client - a malformed frame before the room is ready rejects ready', asyn
   await t.rejects(createRoom(url, { ...opts, maxPlayers: 4 }), { code: ClientErrorCode.MalformedMessage })
 })
 
-t.test('client - a refused join shows its close code in closed', async (t) => {
+t.test('client - a refused join rejects with the close code and the reason', async (t) => {
   const server = await testServer(t)
-  const phone = await joinRoom(server.ws, 'ZZZZ', opts)
-  t.equal((await phone.closed).code, CloseCode.NoSuchRoom)
+  await t.rejects(joinRoom(server.ws, 'ZZZZ', opts), { name: 'PartylineError', code: CloseCode.NoSuchRoom, reason: 'no such room' })
 })
