@@ -6,7 +6,7 @@ import protobuf from 'protobufjs/minimal.js'
 import { PartylineError, ClientErrorCode } from './codes.js'
 import { Emitter } from './emitter.js'
 import { RetrySchedule, type ConnectionState, type ReconnectEvents, type ReconnectOption } from './link.js'
-import { bytesOf, fromBase64, httpUrl, openSocket, toBase64, wsUrl, type ConnectOptions, type WebSocketLike } from './socket.js'
+import { bytesOf, fromBase64, httpUrl, OPEN, openSocket, toBase64, wsUrl, type ConnectOptions, type WebSocketLike } from './socket.js'
 
 /** What a click got: when the server accepted it (Unix ns) and its id. */
 export interface ClickReceipt {
@@ -195,7 +195,7 @@ export class PlanetListener extends Emitter<PlanetListenerEvents> {
   }
 
   get connection(): ConnectionState {
-    return this.#state
+    return this.#userClosed ? 'closed' : this.#state
   }
 
   /** Stop listening (and reconnecting). */
@@ -203,7 +203,8 @@ export class PlanetListener extends Emitter<PlanetListenerEvents> {
     if (this.#state === 'closed') return
     this.#userClosed = true
     this.#retry.cancel()
-    if (this.#ws) this.#ws.close(1000)
+    // `close` is emitted when the socket has closed (at once when there is none).
+    if (this.#ws && this.#ws.readyState <= OPEN) this.#ws.close(1000)
     else this.#end(1000, 'closed by the client', false)
   }
 

@@ -124,7 +124,7 @@ export class HostClient extends Emitter<HostEvents> {
 
   /** Where the connection stands: `connecting`, `connected`, `reconnecting` or `closed`. */
   get connection(): ConnectionState {
-    return this.#state
+    return this.#userClosed ? 'closed' : this.#state
   }
 
   /** Stop accepting players; a `state` with `acceptConns: false` follows. */
@@ -170,6 +170,7 @@ export class HostClient extends Emitter<HostEvents> {
     if (this.#state === 'closed') return
     this.#userClosed = true
     this.#retry.cancel()
+    // `close` is emitted when the socket has closed (at once when there is none).
     if (this.#ws && this.#ws.readyState <= OPEN) this.#ws.close(1000)
     else this.#end(1000, 'closed by the client', false)
   }
@@ -209,7 +210,7 @@ export class HostClient extends Emitter<HostEvents> {
   }
 
   #send(message: Command): void {
-    if (this.#state === 'closed') throw notConnected('host')
+    if (this.#state === 'closed' || this.#userClosed) throw notConnected('host')
     const ws = this.#ws
     if (this.#state === 'connected' && ws?.readyState === OPEN) return this.#write(ws, message)
     this.#queue.push(message)

@@ -20,6 +20,7 @@
  */
 export { CloseCode, closeReason, ErrorCode, ClientErrorCode, PartylineError } from './codes.js'
 export { DEFAULT_RECONNECT, MIN_RECONNECT_DELAY_MS, reconnectDelay, reconnectPolicy, type ReconnectPolicy } from './backoff.js'
+export { Emitter } from './emitter.js'
 export type { ConnectionState, ReconnectEvents, ReconnectOption } from './link.js'
 export type { ConnectOptions, WebSocketConstructor, WebSocketLike } from './socket.js'
 export type { StorageLike } from './storage.js'

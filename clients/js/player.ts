@@ -102,7 +102,7 @@ export class PlayerClient extends Emitter<PlayerEvents> {
 
   /** Where the connection stands: `connecting`, `connected`, `reconnecting` or `closed`. */
   get connection(): ConnectionState {
-    return this.#state
+    return this.#userClosed ? 'closed' : this.#state
   }
 
   /**
@@ -117,7 +117,7 @@ export class PlayerClient extends Emitter<PlayerEvents> {
    * ```
    */
   send(data: Uint8Array | string): 'sent' | 'queued' {
-    if (this.#state === 'closed') throw notConnected('player')
+    if (this.#state === 'closed' || this.#userClosed) throw notConnected('player')
     if (this.#state === 'connected' && this.#ws?.readyState === OPEN) {
       this.#ws.send(data)
       return 'sent'
@@ -140,8 +140,9 @@ export class PlayerClient extends Emitter<PlayerEvents> {
     if (this.#state === 'closed') return
     this.#userClosed = true
     this.#retry.cancel()
+    // `close` is emitted when the socket has closed (at once when there is none).
     if (this.#ws && this.#ws.readyState <= OPEN) this.#ws.close(1000)
-    else this.#end(1000, 'closed by the client')
+    else this.#end(1000, 'closed by the client', false)
   }
 
   /** @internal */
