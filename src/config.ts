@@ -39,13 +39,19 @@ interface SettingSpec<T> {
   default: string
   schema: z.ZodType<T, string>
   doc: string
+  /** A secret: a refusal names the setting but never echoes its value. */
+  secret?: boolean
 }
-const setting = <T>(env: string, def: string, schema: z.ZodType<T, string>, doc: string): SettingSpec<T> => ({
+const setting = <T>(env: string, def: string, schema: z.ZodType<T, string>, doc: string, secret = false): SettingSpec<T> => ({
   env,
   default: def,
   schema,
   doc,
+  ...(secret ? { secret } : {}),
 })
+
+/** Empty (the admin view is off) or a token long enough not to be guessed. */
+const adminToken = z.string().refine((v) => v === '' || v.trim().length >= 16, { message: 'must be empty (admin view off) or at least 16 characters' })
 
 /** The settings table. The README's settings table is checked against it by a test. */
 export const settings = {
@@ -72,6 +78,7 @@ export const settings = {
   clickBurst: setting('PARTYLINE_CLICK_BURST', '20', int(1), 'ClickPlanet click burst per address (token bucket size).'),
   dataDir: setting('PARTYLINE_DATA_DIR', '', text, 'Directory for the ClickPlanet click log and snapshots; empty = in memory (lost on restart).'),
   map: setting('PARTYLINE_MAP', '', text, 'ClickPlanet map asset (`scripts/generate-map.ts` output); empty = the bundled default map.'),
+  adminToken: setting('PARTYLINE_ADMIN_TOKEN', '', adminToken, 'Bearer token of the admin view (`/admin`) and API (`/api/admin/*`), at least 16 characters; empty = both answer 404.', true),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
 
@@ -115,7 +122,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     const parsed = (spec.schema as z.ZodType<unknown, string>).safeParse(raw)
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'is invalid'
-      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(raw)}`)
+      const got = (spec as SettingSpec<unknown>).secret ? `${raw.length} characters` : JSON.stringify(raw)
+      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${got}`)
     }
     out[key] = parsed.data
   }
@@ -132,4 +140,30 @@ export function settingsHelp(): string {
   return Object.values(settings)
     .map((s) => `  ${flagOf(s.env).padEnd(30)} ${s.env.padEnd(36)} default ${JSON.stringify(s.default)}\n      ${s.doc}`)
     .join('\n')
+}
+
+/**
+ * `PARTYLINE_*` variables in `env` that name no setting (a misspelling is otherwise silently
+ * ignored), each with the closest real one when there is a likely match.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): { name: string; suggestion: string | undefined }[] {
+  const known = Object.values(settings).map((s) => s.env)
+  return Object.keys(env)
+    .filter((name) => name.startsWith('PARTYLINE_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const [best] = known.map((k) => [k, editDistance(name, k)] as const).sort((a, b) => a[1] - b[1])
+      return { name, suggestion: best && best[1] <= Math.max(2, Math.floor(name.length / 5)) ? best[0] : undefined }
+    })
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = row
+  }
+  return prev[b.length]!
 }

@@ -21,6 +21,7 @@ import { AddressWindow } from './transport/address-window.js'
 import { clientAddress } from './transport/client-address.js'
 import { lobbyRoutes, sendJson, type HttpRoute } from './transport/http-routes.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
+import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
@@ -36,6 +37,8 @@ export interface ServerOptions {
   readonly games?: readonly GameModule[]
   /** ClickPlanet options beyond the settings (tests: snapshot cadence, body limit). */
   readonly clickplanet?: Partial<Omit<ClickPlanetOptions, 'logger'>>
+  /** Where the built pages and SDK are (tests build their own; default `dist/web`, `dist/sdk`). */
+  readonly web?: WebRoutesOptions
 }
 
 export interface PartylineServer {
@@ -110,6 +113,8 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const routes: HttpRoute[] = [
     lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
+    // Pages last: every API route above keeps priority over a page path.
+    webRoutes(opts.web),
   ]
   const gateway = new WsGateway({
     settings,
