@@ -10,7 +10,7 @@
  *   npx tsx scripts/build-web.ts            # both
  *   npx tsx scripts/build-web.ts --no-types # skip the .d.ts (a few seconds of tsc)
  */
-import { build } from 'esbuild'
+import { build, type BuildOptions } from 'esbuild'
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,7 +34,7 @@ export async function buildWeb(opts: WebBuild = {}): Promise<{ webDir: string; s
   const sdkDir = opts.sdkDir ?? join(root, 'dist/sdk')
   mkdirSync(join(webDir, 'assets'), { recursive: true })
   mkdirSync(sdkDir, { recursive: true })
-  const common = {
+  const common: BuildOptions = {
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -46,7 +46,7 @@ export async function buildWeb(opts: WebBuild = {}): Promise<{ webDir: string; s
     logLevel: 'warning',
     // protobufjs looks for optional modules with an indirect eval; browsers have none of them.
     logOverride: { 'direct-eval': 'silent' },
-  } as const
+  }
   await build({ ...common, entryPoints: [join(root, 'clients/js/index.ts')], outfile: join(sdkDir, 'partyline.js') })
   await build({
     ...common,

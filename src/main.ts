@@ -6,10 +6,12 @@
  * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage.
  */
 import { setFlagsFromString } from 'node:v8'
-import { ConfigError, loadSettings, settingsHelp } from './config.js'
+import { networkInterfaces } from 'node:os'
+import { ConfigError, loadSettings, settingsHelp, unknownVariables } from './config.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
 import { runRobot } from './games/clickplanet/robot.js'
+import { ROBOT_USAGE } from './games/clickplanet/robot-options.js'
 import { runFlood } from './flood/cli.js'
 
 const USAGE = `usage: partyline [serve] [options]     run the server (the default)
@@ -22,7 +24,16 @@ Server options (each is also an environment variable):
 ${settingsHelp()}
 `
 
+const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h')
+
 async function serve(argv: readonly string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  for (const { name, suggestion } of unknownVariables(process.env)) {
+    process.stderr.write(`partyline: warning: ${name} is not a setting and is ignored${suggestion ? ` (did you mean ${suggestion}?)` : ''}\n`)
+  }
   let settings
   try {
     settings = loadSettings(process.env, argv)
@@ -41,7 +52,16 @@ async function serve(argv: readonly string[]): Promise<number> {
   // pretenuring the old generation stays flat. Set before the server allocates anything.
   setFlagsFromString('--no-allocation-site-pretenuring')
   const logger = createLogger(settings.logLevel)
-  const server = await startServer(settings, { logger })
+  let server
+  try {
+    server = await startServer(settings, { logger })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    process.stderr.write(`partyline: port ${settings.port} is already in use: set PORT (or --port) to a free port\n`)
+    // The games opened before the port was tried; nothing was served: leave at once.
+    process.exit(2)
+  }
+  logger.info({ demo: pageUrls(settings.host, server.port, '/demo') }, 'open the demo on a TV; phones scan its QR code')
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping')
@@ -56,6 +76,18 @@ async function serve(argv: readonly string[]): Promise<number> {
   return 0
 }
 
+/** The page's URL on each address phones on the LAN can reach (all of them when bound to every address). */
+function pageUrls(host: string, port: number, path: string): string[] {
+  const everywhere = host === '0.0.0.0' || host === '::'
+  const addresses = everywhere
+    ? Object.values(networkInterfaces())
+        .flat()
+        .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+        .map((a) => a!.address)
+    : [host]
+  return [...addresses, ...(everywhere ? ['localhost'] : [])].map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${port}${path}`)
+}
+
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -67,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest)
     case 'robot': {
+      if (wantsHelp(rest)) {
+        process.stdout.write(`${ROBOT_USAGE}\n`)
+        return 0
+      }
       const stop = new AbortController()
       process.once('SIGINT', () => stop.abort())
       process.once('SIGTERM', () => stop.abort())
