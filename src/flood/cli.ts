@@ -4,7 +4,7 @@ import { Flood, type FloodPlan } from './flood.js'
 import { formatReport } from './flood-report.js'
 import { PAYLOAD_HEADER_BYTES } from './payload.js'
 import { PartylineSystem } from './partyline-system.js'
-import { processExists } from './proc-sample.js'
+import { resolveServerPid } from './server-pid.js'
 
 const USAGE = `usage: partyline flood [options]
 Plays a party game against a partyline server and prints throughput, loss, reordering and
@@ -82,9 +82,14 @@ export async function runFlood(argv: string[]): Promise<number> {
     process.stderr.write(`partyline flood: ${error.message}\n`)
     return 2
   }
-  if (pid !== undefined && !processExists(pid)) {
-    process.stderr.write(`partyline flood: --pid ${pid}: no such process on this machine\n`)
-    return 2
+  if (pid !== undefined) {
+    const server = resolveServerPid(pid)
+    if ('error' in server) {
+      process.stderr.write(`partyline flood: ${server.error}\n`)
+      return 2
+    }
+    if (server.followedFrom !== undefined) process.stderr.write(`partyline flood: --pid ${pid} is not the server itself; measuring its partyline server process ${server.pid}\n`)
+    pid = server.pid
   }
 
   const flood = new Flood(new PartylineSystem(v.url), plan, pid === undefined ? {} : { serverPid: pid })
@@ -96,7 +101,15 @@ export async function runFlood(argv: string[]): Promise<number> {
     process.stdout.write(v.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`)
     return 0
   } catch (error) {
-    process.stderr.write(`partyline flood: ${(error as Error).message}\n`)
+    const message = (error as Error).message
+    process.stderr.write(`partyline flood: ${message}\n`)
+    if (/rate_limited|too many rooms/.test(message)) {
+      process.stderr.write(
+        `partyline flood: the server refuses more than PARTYLINE_ROOMS_PER_MINUTE (--rooms-per-minute, default 30) new rooms a minute from one address, ` +
+          `and this run opens ${plan.rooms}. Start the server with PARTYLINE_ROOMS_PER_MINUTE=${Math.max(plan.rooms * 2, 60)} (e.g. \`PARTYLINE_ROOMS_PER_MINUTE=${Math.max(plan.rooms * 2, 60)} npm start\`), ` +
+          `and wait a minute: this address is refused until its minute has passed.\n`,
+      )
+    }
     return 1
   } finally {
     await flood.close()

@@ -10,6 +10,7 @@ interface HostMessage {
   readonly key?: unknown
   readonly data?: unknown
   readonly reason?: unknown
+  readonly code?: unknown
 }
 
 /**
@@ -42,7 +43,7 @@ export class PartylineSystem implements PartySystem {
           link = hostLink(ws, String(message.key))
           resolve(link)
         } else if (message.cmd === 'error' && link === undefined) {
-          reject(new Error(`partyline refused prepare: ${String(message.reason)}`))
+          reject(new Error(`partyline refused prepare: ${String(message.reason)}${message.code ? ` (${String(message.code)})` : ''}`))
           ws.close()
         }
       })

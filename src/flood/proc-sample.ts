@@ -50,15 +50,6 @@ export function machineBusySeconds(): number {
   }
 }
 
-/** True when /proc/<pid> exists (the pid names a live process on this machine). */
-export function processExists(pid: number): boolean {
-  try {
-    readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return true
-  } catch {
-    return false
-  }
-}
 
 function kibField(status: string, name: string): number {
   const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)

@@ -63,3 +63,39 @@ t.test('flood - bad usage exits 2 naming the flag', async (t) => {
     t.match(err, re)
   }
 })
+
+t.test('flood - a run the server refuses for its rooms-per-minute limit names the setting to raise', async (t) => {
+  const server = await testServer(t, { roomsPerMinute: 2 })
+  const { code, err } = await flood(['--url', server.ws, '--rooms', '3', '--players', '1', '--seconds', '0.2', '--warmup', '0'])
+  t.equal(code, 1)
+  t.match(err, /rate_limited/)
+  t.match(err, /PARTYLINE_ROOMS_PER_MINUTE=60 npm start/, 'the setting and a value that lets this run through')
+})
+
+t.test('flood - --pid of `npm start` (a process that is not Node) follows it to the server under it, or refuses', async (t) => {
+  // As `npm start` does: a non-Node parent (here a shell) whose child is the server.
+  const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
+  const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" --import=tsx "${main}" serve --port 0 --host 127.0.0.1 --clickplanet false; true`], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.teardown(() => {
+    shell.kill('SIGKILL')
+  })
+  let out = ''
+  shell.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const { until } = await import('../helpers/server.js')
+  await until(() => /"port":\d+/.test(out), 'the server under the shell to listen', 20_000)
+  const port = Number(/"port":(\d+)/.exec(out)![1])
+  const run = await flood(['--url', `ws://127.0.0.1:${port}`, '--rooms', '1', '--players', '1', '--seconds', '0.5', '--warmup', '0', '--pid', String(shell.pid), '--json'])
+  t.equal(run.code, 0, run.err)
+  t.match(run.err, new RegExp(`--pid ${shell.pid} is not the server itself; measuring its partyline server process \\d+`))
+  const report = JSON.parse(run.out) as FloodReport
+  t.ok(report.server && report.server.cpuShare > 0 && report.server.rssBytes > 10e6, `the server's CPU and memory, not the shell's: ${report.server?.cpuShare}, ${report.server?.rssBytes} B`)
+
+  // A process that is not Node and has no server under it is refused.
+  const sleeper = spawn('/bin/sh', ['-c', 'sleep 30'], { stdio: 'ignore' })
+  t.teardown(() => sleeper.kill('SIGKILL'))
+  const refused = await flood(['--url', `ws://127.0.0.1:${port}`, '--pid', String(sleeper.pid)])
+  t.equal(refused.code, 2)
+  t.match(refused.err, /is not a Node process .* no partyline server runs under it/)
+  const serverPid = Number(/process (\d+)/.exec(run.err)![1])
+  process.kill(serverPid, 'SIGTERM')
+})
