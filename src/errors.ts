@@ -10,7 +10,12 @@
 export const CloseCode = {
   /** The room ended normally (host `stop` answered, host socket closed). */
   Normal: 1000,
-  /** Refused by policy: origin not allowed, bad resume token three times, malformed sid. */
+  /**
+   * A text frame that is not valid UTF-8 (RFC 6455 §8.1 requires failing the connection). A
+   * host is sent `error` malformed_frame first; a player, which has no protocol, only the close.
+   */
+  InvalidPayload: 1007,
+  /** Refused by policy: origin not allowed, bad resume token three times, malformed sid or name. */
   PolicyViolation: 1008,
   /** A frame over the role's size limit. */
   MessageTooBig: 1009,
@@ -32,6 +37,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 /** The short reason sent with each close code (at most 123 bytes, per RFC 6455). */
 export const closeReason: Readonly<Record<CloseCode, string>> = {
   1000: 'room ended',
+  1007: 'invalid UTF-8 in a text frame',
   1008: 'refused by policy',
   1009: 'frame too large',
   1012: 'server restarting',
@@ -62,6 +68,8 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   WrongFrameType: 'wrong_frame_type',
   Unavailable: 'unavailable',
+  TooComplex: 'too_complex',
+  PresetRoom: 'preset_room',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -75,7 +83,9 @@ export const errorMeaning: Readonly<Record<ErrorCode, string>> = {
   unknown_player: '`kick` of an id that is not in the room',
   no_such_room: '`resume` of a room that does not exist (or has ended)',
   bad_token: '`resume` with a wrong token (three close the connection with 1008)',
-  rate_limited: 'too many rooms created from this address; retry later',
+  rate_limited: 'too many rooms created from this address, or on this server; retry later',
   wrong_frame_type: 'a text frame to a CBOR host session, or binary to a JSON one',
   unavailable: 'the server could not do it now (no free room code, store unavailable)',
+  too_complex: 'the frame holds more maps and arrays, or more map entries, than the server decodes (`PARTYLINE_CBOR_MAX_CONTAINERS`, `PARTYLINE_CBOR_MAX_MAP_ENTRIES`)',
+  preset_room: 'an operator action that a preset room (ClickPlanet\'s `PLANET`) does not take: start or stop',
 }

@@ -85,6 +85,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     node,
     logger,
     codeCooldownMs: settings.codeCooldownMs,
+    roomsPerMinuteTotal: settings.roomsPerMinuteTotal,
     limits: {
       hostGraceMs: settings.hostGraceMs,
       playerGraceMs: settings.playerGraceMs,

@@ -43,8 +43,11 @@ export interface RoomRecord {
   /** sha-256 of the host's resume token, hex; the token itself is never stored. */
   readonly tokenHash: string
   readonly nextId: number
-  readonly players: readonly { readonly id: number; readonly sid?: string }[]
+  /** Each player with its sid and its name (`?name=`) when it gave them. */
+  readonly players: readonly { readonly id: number; readonly sid?: string; readonly name?: string }[]
   readonly kickedSids: readonly string[]
+  /** When the room was created, in ms since the epoch (its age survives an adoption). */
+  readonly createdAt?: number
 }
 
 export interface Store {
