@@ -140,8 +140,10 @@ t.test('http - stalled ownerships readers after clicks: bodies held stay under t
   t.ok(after <= 2 * bodyBytes, `after the cut: ${(after / MiB).toFixed(1)} MiB held`)
 })
 
-t.test('http - one address gets at most its share of large answers: 429 too_many_large_responses past it', async (t) => {
-  const server = await planetServer(t, { httpLargeResponsesPerAddress: 3, httpWriteTimeoutMs: 60_000 })
+t.test('http - one address gets at most its share of large answers (429 too_many_large_responses); readers of one version share its memory, a new one waits (503)', async (t) => {
+  // A budget smaller than one body: the first is served (nothing else is held), readers of
+  // the same version share it, a new version must wait.
+  const server = await planetServer(t, { httpLargeResponsesPerAddress: 3, httpResponseMemory: 1024 * 1024, httpWriteTimeoutMs: 60_000 })
   const readers: StalledReader[] = []
   t.teardown(() => readers.forEach((r) => r.destroy()))
   for (let i = 0; i < 5; i++) readers.push(await StalledReader.open(server.port, rawGet('/api/ownerships'), { localAddress: '127.0.0.9' }))
@@ -150,7 +152,7 @@ t.test('http - one address gets at most its share of large answers: 429 too_many
   t.match(JSON.parse(readers[3]!.bodyStart), { code: 'too_many_large_responses', error: /large answers in flight/ })
   const other = await StalledReader.open(server.port, rawGet('/api/ownerships'), { localAddress: '127.0.0.10' })
   readers.push(other)
-  t.equal(other.status, 200, 'another address is served')
+  t.equal(other.status, 200, 'another address is served (the same version: no more memory)')
   readers[0]!.destroy()
   await until(() => readers[0]!.closed, 'the first reader to go')
   // The server sees the close and frees that share.
@@ -160,6 +162,11 @@ t.test('http - one address gets at most its share of large answers: 429 too_many
     return r.status === 200 ? r : (r.destroy(), undefined)
   })
   t.equal(again.status, 200, 'a share freed by a closed socket is available again')
+  t.equal(await clickFrom(server.port, 5, '127.0.0.11'), 200)
+  const newer = await StalledReader.open(server.port, rawGet('/api/ownerships'), { localAddress: '127.0.0.11' })
+  readers.push(newer)
+  t.equal(newer.status, 503, 'a new version does not fit the budget while the old one is held')
+  t.match(JSON.parse(newer.bodyStart), { code: 'server_busy' })
 })
 
 t.test('http - stalled full-range ownerships-by-batch readers share one body (no click, no copy per request)', async (t) => {
