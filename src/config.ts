@@ -75,6 +75,13 @@ export const settings = {
   clickBurst: setting('PARTYLINE_CLICK_BURST', '20', int(1), 'ClickPlanet click burst per address (token bucket size).'),
   dataDir: setting('PARTYLINE_DATA_DIR', '', text, 'Directory for the ClickPlanet click log and snapshots; empty = in memory (lost on restart).'),
   map: setting('PARTYLINE_MAP', '', text, 'ClickPlanet map asset (`scripts/generate-map.ts` output); empty = the bundled default map.'),
+  httpHeadersTimeoutMs: setting('PARTYLINE_HTTP_HEADERS_TIMEOUT_MS', '10000', int(100, 600_000), 'How long a client has to send a request\'s headers (slowloris); past it: 408 and close. At most the request timeout.'),
+  httpRequestTimeoutMs: setting('PARTYLINE_HTTP_REQUEST_TIMEOUT_MS', '15000', int(100, 600_000), 'How long a client has to send a whole request, body included; past it: 408 and close.'),
+  httpDiscardBytes: setting('PARTYLINE_HTTP_DISCARD_BYTES', '16777216', int(0, 1024 * 1024 * 1024), 'How much of a body over the limit is read and thrown away before the 413, so the client reads the 413 (larger: answered at once, and the client may see a reset).'),
+  httpWriteTimeoutMs: setting('PARTYLINE_HTTP_WRITE_TIMEOUT_MS', '10000', int(100, TIMER_MAX_MS), 'A large answer whose write makes no progress for this long has its socket destroyed.'),
+  httpLargeResponsesPerAddress: setting('PARTYLINE_HTTP_LARGE_RESPONSES_PER_ADDRESS', '8', int(1), 'Large answers (64 KiB or more) in flight per client address; past it: 429 too_many_large_responses.'),
+  httpLargeResponses: setting('PARTYLINE_HTTP_LARGE_RESPONSES', '256', int(1), 'Large answers in flight in all; past it: 503 server_busy.'),
+  httpResponseMemory: setting('PARTYLINE_HTTP_RESPONSE_MEMORY', '134217728', int(0), 'Bytes of distinct bodies that large answers in flight may hold (readers of one version share one body); past it: 503 server_busy.'),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
 

@@ -2,7 +2,7 @@
  * The composition root: picks the Store and Bus, builds the room registry, the WebSocket
  * gateway and the HTTP routes, and owns the server's life cycle (listen, graceful stop).
  */
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -18,8 +18,9 @@ import { MemoryStore } from './store/store-memory.js'
 import type { Bus } from './bus/bus.js'
 import { MemoryBus } from './bus/bus-memory.js'
 import { AddressWindow } from './transport/address-window.js'
-import { clientAddress } from './transport/client-address.js'
-import { lobbyRoutes, sendJson, type HttpRoute } from './transport/http-routes.js'
+import { largeResponseLimits, LargeResponses, registerLargeResponseMetrics } from './transport/http-large-responses.js'
+import { lobbyRoutes, type HttpRoute } from './transport/http-routes.js'
+import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
@@ -55,6 +56,9 @@ export interface PartylineServer {
   close(): Promise<void>
 }
 
+/** The largest request body any route takes (ClickPlanet's requests are a few bytes). */
+const MAX_BODY_BYTES = 64 * 1024
+
 export async function startServer(settings: Settings, opts: ServerOptions = {}): Promise<PartylineServer> {
   const logger = opts.logger ?? createLogger(settings.logLevel)
   // With a data directory the embedded store keeps game snapshots on disk (rooms stay in memory).
@@ -62,6 +66,8 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const bus = opts.bus ?? new MemoryBus()
   const readiness = new Readiness()
   const games: GameModule[] = [...(opts.games ?? [])]
+  const responses = new LargeResponses(largeResponseLimits(settings))
+  const maxBodyBytes = opts.clickplanet?.maxBodyBytes ?? MAX_BODY_BYTES
   let clickplanet: ClickPlanet | undefined
   if (settings.clickplanet) {
     games.push(
@@ -69,7 +75,9 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         logger: logger.child({ game: 'clickplanet' }),
         clickRate: settings.clickRate,
         clickBurst: settings.clickBurst,
-        maxBodyBytes: 64 * 1024,
+        maxBodyBytes,
+        discardBodyBytes: settings.httpDiscardBytes,
+        responses,
         ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
         ...(settings.map ? { mapPath: settings.map } : {}),
         store,
@@ -104,6 +112,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     components: () => readiness.components(),
   })
   if (clickplanet) registerClickPlanetMetrics(metrics.registry, clickplanet)
+  registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
   let serving = true
@@ -121,28 +130,8 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     listeners: games.filter((g): g is GameModule & ListenerRoute => typeof g.isListenPath === 'function'),
   })
 
-  const http: Server = createServer((req, res) => {
-    let url: URL
-    try {
-      url = new URL(req.url ?? '/', 'http://partyline')
-    } catch {
-      return sendJson(res, 400, { error: 'malformed request target' })
-    }
-    const address = clientAddress(req, settings.trustProxy)
-    try {
-      for (const route of routes) if (route.handleHttp(req, res, url, address)) return
-      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` })
-    } catch (err) {
-      logger.error({ err, path: url.pathname }, 'http route failed')
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
-      else res.destroy()
-    }
-  })
+  const http: Server = createHttpServer({ settings, routes, serving: () => serving, maxBodyBytes, logger })
   http.on('upgrade', (req, socket, head: Buffer) => gateway.handleUpgrade(req, socket, head))
-  http.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
-    else socket.destroy()
-  })
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
@@ -160,11 +149,13 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     closing ??= (async () => {
       serving = false
       readiness.stopping()
-      http.close()
       registry.shutdown()
       gateway.closeAll(CloseCode.ServiceRestart)
+      // The listener stays open while the sockets close: `/healthz` and `/readyz` answer 503
+      // on kept-alive connections and new ones, every other request 503 shutting_down.
       const deadline = Date.now() + settings.shutdownMs
       while (gateway.openConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      http.close()
       http.closeAllConnections()
       for (const game of games) await game.close?.().catch((err: unknown) => logger.error({ err }, 'game close failed'))
       await bus.close()
