@@ -14,6 +14,8 @@ export interface NatsServerOptions {
   readonly jetstream?: boolean
   /** The binary to run (tests of the launcher name a missing one). */
   readonly command?: string
+  /** The client port (a test that starts clients first picks it with `freePort`). */
+  readonly port?: number
 }
 
 interface NodePorts {
@@ -47,7 +49,7 @@ export class NatsServer {
   /** Starts one node on free ports; resolves once it accepts clients. */
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
     const dir = await tempDir('nats-')
-    const server = new NatsServer('n1', dir, { client: await freePort(), monitor: await freePort() }, opts)
+    const server = new NatsServer('n1', dir, { client: opts.port ?? (await freePort()), monitor: await freePort() }, opts)
     try {
       await server.restart()
     } catch (err) {

@@ -14,6 +14,8 @@ export interface RedisServerOptions {
   readonly appendonly?: boolean
   /** The binary to run (tests of the launcher name a missing one). */
   readonly command?: string
+  /** The port (a test that starts clients first picks it with `freePort`). */
+  readonly port?: number
 }
 
 export class RedisServer {
@@ -29,7 +31,7 @@ export class RedisServer {
   }
 
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await tempDir('redis-'), opts)
+    const server = new RedisServer(opts.port ?? (await freePort()), await tempDir('redis-'), opts)
     try {
       await server.restart()
     } catch (err) {
