@@ -34,6 +34,40 @@ const origins = z
 
 const text = z.string()
 
+/** `redis://[user:pass@]host[:port][/db]` or `rediss://…`; empty = none. */
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || isUrl(v, ['redis:', 'rediss:'], /^\/?(\d+)?$/), { message: 'must be redis://host:port[/db] or rediss://host:port[/db]' })
+
+/** One or more comma-separated `nats://host:port` (or `tls://`) URLs; empty = none. */
+const natsUrls = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    if (v === '') return
+    for (const entry of v.split(',').map((e) => e.trim())) {
+      if (!isUrl(entry, ['nats:', 'tls:'], /^\/?$/)) {
+        ctx.addIssue({ code: 'custom', message: `must be nats://host:port URLs separated by commas; ${JSON.stringify(redact(entry))} is not one` })
+        return
+      }
+    }
+  })
+
+function isUrl(value: string, protocols: readonly string[], path: RegExp): boolean {
+  try {
+    const u = new URL(value)
+    return protocols.includes(u.protocol) && u.hostname !== '' && path.test(u.pathname) && u.search === '' && u.hash === ''
+  } catch {
+    return false
+  }
+}
+
+/** A value with any `user:password@` in it shown as `user:***@` (start-up messages and logs). */
+export function redact(value: string): string {
+  return value.replace(/(\/\/[^/@:]*:)[^/@]*@/g, '$1***@')
+}
+
 interface SettingSpec<T> {
   env: string
   default: string
@@ -72,6 +106,10 @@ export const settings = {
   clickBurst: setting('PARTYLINE_CLICK_BURST', '20', int(1), 'ClickPlanet click burst per address (token bucket size).'),
   dataDir: setting('PARTYLINE_DATA_DIR', '', text, 'Directory for the ClickPlanet click log and snapshots; empty = in memory (lost on restart).'),
   map: setting('PARTYLINE_MAP', '', text, 'ClickPlanet map asset (`scripts/generate-map.ts` output); empty = the bundled default map.'),
+  redisUrl: setting('REDIS_URL', '', redisUrl, 'Redis for the room directory, room records, node leases and snapshots (`redis://host:port[/db]`, `rediss://` for TLS); empty = in this process.'),
+  natsUrl: setting('NATS_URL', '', natsUrls, 'NATS for traffic between nodes: one URL or a comma-separated list (`nats://a:4222,nats://b:4222`); empty = in this process. Needs `REDIS_URL`.'),
+  nodeId: setting('PARTYLINE_NODE_ID', '', z.string().trim().regex(/^[A-Za-z0-9_-]{0,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_-]' }), "This node's name, unique in the cluster; empty = the hostname and a random suffix."),
+  nodeLeaseMs: setting('PARTYLINE_NODE_LEASE_MS', '5000', int(300, 600000), 'How long a node counts as alive after its last heartbeat in Redis.'),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
 
@@ -115,11 +153,18 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     const parsed = (spec.schema as z.ZodType<unknown, string>).safeParse(raw)
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'is invalid'
-      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(raw)}`)
+      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(redact(raw))}`)
     }
     out[key] = parsed.data
   }
-  return out as Settings
+  const result = out as Settings
+  if (result.natsUrl !== '' && result.redisUrl === '') {
+    throw new ConfigError(
+      'NATS_URL',
+      'partyline: setting NATS_URL (--nats-url) needs REDIS_URL (--redis-url): nodes sharing NATS keep their room directory and leases in Redis',
+    )
+  }
+  return result
 }
 
 /** The settings with their defaults, as the tests and embedders start from. */
