@@ -52,8 +52,9 @@ export function createEngines(settings: Settings, deps: EngineDeps): Engines {
   const { logger, readiness } = deps
   const nodeId = nodeIdFrom(settings)
   const expiry = {
-    // A room whose owner died and that nobody adopted ends once its host could no longer resume.
-    orphanTtlMs: Math.max(settings.hostGraceMs, settings.playerGraceMs),
+    // A room whose owner died and that nobody adopted ends once its host could no longer
+    // resume, but never before live nodes had time to notice the lapse and adopt it.
+    orphanTtlMs: Math.max(settings.hostGraceMs, settings.playerGraceMs, 2 * settings.nodeLeaseMs),
     orphanCooldownMs: settings.codeCooldownMs,
   }
   const store =

@@ -23,7 +23,9 @@
  * Connection: reconnects for ever with capped backoff; while Redis is unreachable every
  * command rejects at once with `StoreUnavailable` (no offline queue: nothing is held to be
  * replayed later); a command issued while a connection attempt is under way waits for
- * that attempt (at most `connectTimeoutMs`).
+ * that attempt (at most `connectTimeoutMs`); a command Redis does not answer within
+ * `commandTimeoutMs` (a Redis that hangs) rejects too, and the store reports itself failing
+ * until a command is answered again.
  */
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -284,6 +286,9 @@ export class RedisStore implements Store {
   readonly #connectTimeoutMs: number
   readonly #url: string
   #lastError = 'connecting'
+  readonly #health: EngineHealth | undefined
+  /** A command timed out on an open connection: failing until one is answered again. */
+  #stalled = false
   #everReady = false
   #reconnects = 0
   #closed = false
@@ -295,7 +300,7 @@ export class RedisStore implements Store {
     this.#orphanCooldownMs = opts.orphanCooldownMs ?? DEFAULT_ORPHAN_COOLDOWN_MS
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 2000
     this.#url = redactUrl(opts.url)
-    const health = opts.health
+    const health = (this.#health = opts.health)
     const logger = opts.logger
     this.#redis = new Redis(opts.url, {
       enableOfflineQueue: false,
@@ -464,10 +469,20 @@ export class RedisStore implements Store {
     await this.#settleAttempt()
     if (this.#redis.status !== 'ready') throw new StoreUnavailable(`${this.#url}: ${this.#lastError}`)
     try {
-      return await send()
+      const answer = await send()
+      if (this.#stalled) {
+        this.#stalled = false
+        this.#health?.ok()
+      }
+      return answer
     } catch (err) {
       if (isReply(err)) throw err
-      throw new StoreUnavailable(`${this.#url}: ${(err as Error).message}`, { cause: err })
+      const message = (err as Error).message
+      if (/timed out/i.test(message) && this.#redis.status === 'ready') {
+        this.#stalled = true
+        this.#health?.failing(`not answering (${this.#url}): ${message}`)
+      }
+      throw new StoreUnavailable(`${this.#url}: ${message}`, { cause: err })
     }
   }
 

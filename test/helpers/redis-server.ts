@@ -3,7 +3,8 @@
  * in Redis), a temp directory as its working directory, no persistence unless asked,
  * ready once it answers PING. `kill()` and `restart()` keep the port and the directory (an
  * append-only file there is loaded again); `restart({ empty: true })` starts with nothing,
- * as a Redis without persistence comes back. A missing binary rejects with how to install it.
+ * as a Redis without persistence comes back; `pause()` freezes it (SIGSTOP) to test a Redis
+ * that hangs. A missing binary rejects with how to install it.
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -72,8 +73,19 @@ export class RedisServer {
     await this.#process.waitReady(() => this.accepting(), `redis-server on port ${this.port}`)
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open and nothing is answered. */
+  pause(): void {
+    this.#process?.child.kill('SIGSTOP')
+  }
+
+  /** Thaws a paused process (SIGCONT). */
+  resume(): void {
+    this.#process?.child.kill('SIGCONT')
+  }
+
   /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.resume()
     await this.#process?.stop(signal)
   }
 

@@ -86,3 +86,18 @@ t.test('redis store - close while Redis is down returns at once', async (t) => {
   await store.close()
   await t.rejects(store.owner('X'), { name: 'StoreUnavailable', message: /closed/ })
 })
+
+t.test('redis store - a Redis that hangs (SIGSTOP): commands fail after the command timeout, readiness says so, then it recovers', async (t) => {
+  const server = await RedisServer.start()
+  t.teardown(() => server.stop())
+  const readiness = new Readiness()
+  const store = new RedisStore({ url: server.url, commandTimeoutMs: 300, health: readiness.component('redis') })
+  t.teardown(() => store.close())
+  const own = (await store.claimCode('HANG', 'n1'))!
+  server.pause()
+  await t.rejects(store.owner('HANG'), { name: 'StoreUnavailable', message: /timed out/ })
+  t.match(readiness.report()['redis'], /^not answering \(redis:\/\/127\.0\.0\.1:\d+\): .*timed out/)
+  server.resume()
+  await waitFor(async () => (await store.owner('HANG').catch(() => undefined))?.epoch === own.epoch, 'answers again')
+  t.equal(readiness.report()['redis'], 'ok')
+})
