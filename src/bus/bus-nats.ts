@@ -16,7 +16,7 @@
  */
 import { connect, Events, type NatsConnection, type Subscription as NatsSubscription } from 'nats'
 import type { Logger } from 'pino'
-import type { EngineHealth } from '../store/store-redis.js'
+import type { ReadinessComponent } from '../readiness.js'
 import { BusCounters, checkSubject, isSubject, type Bus, type Subscription } from './bus.js'
 
 type Handler = (data: Uint8Array) => void
@@ -28,7 +28,8 @@ export interface NatsBusOptions {
   readonly prefix?: string
   /** The name this client shows in the server's monitoring (the node id). */
   readonly name?: string
-  readonly health?: EngineHealth
+  /** Where it reports whether it can be reached (a readiness component). */
+  readonly health?: Pick<ReadinessComponent, 'ok' | 'failing'>
   readonly logger?: Logger
 }
 

@@ -29,6 +29,7 @@
  */
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { ReadinessComponent } from '../readiness.js'
 import {
   checkSnapshotArgs,
   DEFAULT_ORPHAN_COOLDOWN_MS,
@@ -45,12 +46,6 @@ import {
   type StoredSnapshot,
 } from './store.js'
 
-/** Where an engine reports whether it can be reached (a readiness component fits). */
-export interface EngineHealth {
-  ok(): void
-  failing(reason: string): void
-}
-
 export interface RedisStoreOptions extends ExpiryOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://…`. */
   readonly url: string
@@ -58,7 +53,8 @@ export interface RedisStoreOptions extends ExpiryOptions {
   readonly prefix?: string
   /** A clock in ms for tests; unset, Redis's own clock. */
   readonly now?: () => number
-  readonly health?: EngineHealth
+  /** Where it reports whether it can be reached (a readiness component). */
+  readonly health?: Pick<ReadinessComponent, 'ok' | 'failing'>
   readonly logger?: Logger
   /** The name this client shows in `CLIENT LIST` (the node id). */
   readonly connectionName?: string
@@ -168,18 +164,14 @@ const SCRIPTS = {
     return 0`,
   // code, node ('' = unfenced), epoch, field, value, …
   plSaveRoom: `local code = ARGV[5]
-    if ARGV[6] ~= '' then
-      local lost = fenced(code, ARGV[6], ARGV[7])
-      if lost then return lost end
-    end
+    local lost = ARGV[6] ~= '' and fenced(code, ARGV[6], ARGV[7])
+    if lost then return lost end
     write_record(code, 8)
     return 0`,
   // code, node ('' = unfenced), epoch, nDeleted, field…, field, value, …
   plUpdateRoom: `local code = ARGV[5]
-    if ARGV[6] ~= '' then
-      local lost = fenced(code, ARGV[6], ARGV[7])
-      if lost then return lost end
-    end
+    local lost = ARGV[6] ~= '' and fenced(code, ARGV[6], ARGV[7])
+    if lost then return lost end
     local key = P .. 'room:' .. code
     if redis.call('EXISTS', key) == 0 then return redis.error_reply('NORECORD no record') end
     local ndel = tonumber(ARGV[8])
@@ -286,7 +278,7 @@ export class RedisStore implements Store {
   readonly #connectTimeoutMs: number
   readonly #url: string
   #lastError = 'connecting'
-  readonly #health: EngineHealth | undefined
+  readonly #health: Pick<ReadinessComponent, 'ok' | 'failing'> | undefined
   /** A command timed out on an open connection: failing until one is answered again. */
   #stalled = false
   #everReady = false

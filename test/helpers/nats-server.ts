@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ask, freePort, removeDir, ServerProcess, tempDir, waitFor } from './spawned-server.js'
+import { ask, freePort, LaunchedServer, removeDir, ServerProcess, tempDir, waitFor } from './spawned-server.js'
 
 export interface NatsServerOptions {
   /** Enable JetStream with file storage in the temp directory. */
@@ -30,15 +30,15 @@ interface ClusterPlan {
   readonly routes: readonly number[]
 }
 
-export class NatsServer {
+export class NatsServer extends LaunchedServer {
   readonly name: string
   readonly dir: string
   readonly #ports: NodePorts
   readonly #opts: NatsServerOptions
   readonly #cluster: ClusterPlan | undefined
-  #process: ServerProcess | undefined
 
   private constructor(name: string, dir: string, ports: NodePorts, opts: NatsServerOptions, cluster?: ClusterPlan) {
+    super()
     this.name = name
     this.dir = dir
     this.#ports = ports
@@ -49,17 +49,10 @@ export class NatsServer {
   /** Starts one node on free ports; resolves once it accepts clients. */
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
     const dir = await tempDir('nats-')
-    const server = new NatsServer('n1', dir, { client: opts.port ?? (await freePort()), monitor: await freePort() }, opts)
-    try {
-      await server.restart()
-    } catch (err) {
-      await server.stop()
-      throw err
-    }
-    return server
+    return LaunchedServer.started(new NatsServer('n1', dir, { client: opts.port ?? (await freePort()), monitor: await freePort() }, opts))
   }
 
-  /** A member of a cluster: configured now, started by the cluster. */
+  /** A member of a cluster: configured now, started by the cluster (use its `kill` and `restart`; `NatsCluster.stop` removes the shared directory). */
   static member(name: string, dir: string, ports: NodePorts, opts: NatsServerOptions, cluster: ClusterPlan): NatsServer {
     return new NatsServer(name, dir, ports, opts, cluster)
   }
@@ -70,10 +63,6 @@ export class NatsServer {
 
   get url(): string {
     return `nats://127.0.0.1:${this.#ports.client}`
-  }
-
-  get running(): boolean {
-    return this.#process?.running ?? false
   }
 
   /** Whether this node answers its client port with INFO now. */
@@ -92,19 +81,8 @@ export class NatsServer {
     if (this.running) throw new Error(`nats-server ${this.name} is running`)
     const conf = join(this.dir, `${this.name}.conf`)
     await writeFile(conf, this.#config())
-    this.#process = await ServerProcess.spawn(this.#opts.command ?? 'nats-server', ['-c', conf], 'nats-server', this.dir)
-    await this.#process.waitReady(() => this.accepting(), `nats-server ${this.name} on port ${this.port}`)
-  }
-
-  /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.#process?.stop(signal)
-  }
-
-  /** Stops the process (SIGTERM) and removes its directory. */
-  async stop(): Promise<void> {
-    await this.kill('SIGTERM')
-    await removeDir(this.dir)
+    this.process = await ServerProcess.spawn(this.#opts.command ?? 'nats-server', ['-c', conf], 'nats-server', this.dir)
+    await this.process.waitReady(() => this.accepting(), `nats-server ${this.name} on port ${this.port}`)
   }
 
   #config(): string {

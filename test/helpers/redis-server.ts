@@ -8,7 +8,7 @@
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ask, freePort, removeDir, ServerProcess, tempDir } from './spawned-server.js'
+import { ask, freePort, LaunchedServer, removeDir, ServerProcess, tempDir } from './spawned-server.js'
 
 export interface RedisServerOptions {
   /** Keep an append-only file (`--appendonly yes`, fsync every write in tests). */
@@ -19,35 +19,24 @@ export interface RedisServerOptions {
   readonly port?: number
 }
 
-export class RedisServer {
+export class RedisServer extends LaunchedServer {
   readonly port: number
   readonly dir: string
   readonly #opts: RedisServerOptions
-  #process: ServerProcess | undefined
 
   private constructor(port: number, dir: string, opts: RedisServerOptions) {
+    super()
     this.port = port
     this.dir = dir
     this.#opts = opts
   }
 
   static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(opts.port ?? (await freePort()), await tempDir('redis-'), opts)
-    try {
-      await server.restart()
-    } catch (err) {
-      await server.stop()
-      throw err
-    }
-    return server
+    return LaunchedServer.started(new RedisServer(opts.port ?? (await freePort()), await tempDir('redis-'), opts))
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
-  }
-
-  get running(): boolean {
-    return this.#process?.running ?? false
   }
 
   /** Whether it answers PING now (false while loading, stopped or refusing). */
@@ -69,29 +58,22 @@ export class RedisServer {
       '--protected-mode', 'no',
       '--daemonize', 'no',
     ]
-    this.#process = await ServerProcess.spawn(this.#opts.command ?? 'redis-server', args, 'redis-server', this.dir)
-    await this.#process.waitReady(() => this.accepting(), `redis-server on port ${this.port}`)
+    this.process = await ServerProcess.spawn(this.#opts.command ?? 'redis-server', args, 'redis-server', this.dir)
+    await this.process.waitReady(() => this.accepting(), `redis-server on port ${this.port}`)
   }
 
   /** Freezes the process (SIGSTOP): connections stay open and nothing is answered. */
   pause(): void {
-    this.#process?.child.kill('SIGSTOP')
+    this.process?.child.kill('SIGSTOP')
   }
 
   /** Thaws a paused process (SIGCONT). */
   resume(): void {
-    this.#process?.child.kill('SIGCONT')
+    this.process?.child.kill('SIGCONT')
   }
 
-  /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  override async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     this.resume()
-    await this.#process?.stop(signal)
-  }
-
-  /** Stops the process (SIGTERM) and removes its directory. */
-  async stop(): Promise<void> {
-    await this.kill('SIGTERM')
-    await removeDir(this.dir)
+    await super.kill(signal)
   }
 }

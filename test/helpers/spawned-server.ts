@@ -128,3 +128,41 @@ export class ServerProcess {
     }, what, ms)
   }
 }
+
+/**
+ * A launched server process with a temp directory: `restart()` (re)starts it on the same
+ * ports and directory, `kill()` stops it keeping the directory, `stop()` removes everything.
+ */
+export abstract class LaunchedServer {
+  abstract readonly dir: string
+  protected process: ServerProcess | undefined
+
+  /** (Re)starts the process; resolves once it accepts clients. */
+  abstract restart(): Promise<void>
+
+  get running(): boolean {
+    return this.process?.running ?? false
+  }
+
+  /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.process?.stop(signal)
+  }
+
+  /** Stops the process (SIGTERM) and removes its directory. */
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM')
+    await removeDir(this.dir)
+  }
+
+  /** `server` started, or stopped and cleaned up if it could not start. */
+  static async started<T extends LaunchedServer>(server: T, start: () => Promise<void> = () => server.restart()): Promise<T> {
+    try {
+      await start()
+    } catch (err) {
+      await server.stop()
+      throw err
+    }
+    return server
+  }
+}
