@@ -54,7 +54,7 @@ export class NatsBus implements Bus {
   #reconnects = 0
   #retry: NodeJS.Timeout | undefined
   #wake: (() => void) | undefined
-  readonly #started: Promise<void>
+  #started: Promise<void>
 
   constructor(opts: NatsBusOptions) {
     this.#opts = opts
@@ -148,6 +148,9 @@ export class NatsBus implements Bus {
           servers: servers.split(',').map((s) => s.trim()),
           name: this.#opts.name ?? 'partyline',
           maxReconnectAttempts: -1,
+          // nats.js also gives up after two authorization errors in a row; a server being
+          // reconfigured must not end the node's bus for good.
+          ignoreAuthErrorAbort: true,
           waitOnFirstConnect: false,
           reconnectTimeWait: 250,
           reconnectJitter: 100,
@@ -165,6 +168,7 @@ export class NatsBus implements Bus {
         health?.ok()
         logger?.info({ nats: nc.getServer() }, 'nats connected')
         void this.#watch(nc)
+        void nc.closed().then((err) => this.#lost(err))
         return
       } catch (err) {
         if (attempt === 0) logger?.warn({ nats: servers, err: (err as Error).message }, 'nats unreachable; retrying')
@@ -191,5 +195,20 @@ export class NatsBus implements Bus {
         logger?.info({ nats: s.data }, 'nats reconnected')
       }
     }
+  }
+
+  /**
+   * The connection closed: by us, or by nats.js on an error it does not retry. Start over
+   * in that case.
+   */
+  #lost(err: Error | void): void {
+    const { logger, health } = this.#opts
+    if (this.#closed) return
+    this.#connected = false
+    this.#nc = undefined
+    for (const listening of this.#subjects.values()) listening.sub = undefined
+    health?.failing(`connection closed (${err?.message ?? 'no reason given'}); reconnecting`)
+    logger?.warn({ err: err?.message }, 'nats connection closed; reconnecting')
+    this.#started = this.#connectLoop()
   }
 }

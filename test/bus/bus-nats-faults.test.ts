@@ -86,3 +86,25 @@ t.test('nats bus - close while NATS is down ends the retry loop at once', async 
   await bus.close()
   t.equal(bus.connected, false)
 })
+
+t.test('nats bus - a server that refuses it for a while (authorization errors) does not end its retries', async (t) => {
+  const server = await NatsServer.start()
+  t.teardown(() => server.stop())
+  const readiness = new Readiness()
+  const bus = new NatsBus({ servers: server.url, prefix: 'auth.', health: readiness.component('nats') })
+  t.teardown(() => bus.close())
+  await until(() => bus.connected, 'connected')
+  const got: number[] = []
+  bus.subscribe('s', (d) => got.push(num(d)))
+  await server.kill()
+  await server.restart({ authToken: 'not-the-bus' })
+  // nats.js closes a connection for good after two authorization errors in a row, unless told not to
+  await until(() => (server.output.match(/authentication error/g) ?? []).length >= 4, 'four refused attempts', 15_000)
+  t.equal(bus.connected, false, 'refused meanwhile')
+  t.equal(readiness.ready, false)
+  await server.kill()
+  await server.restart()
+  await until(() => bus.connected, 'connected again by itself', 20_000)
+  await flowing(bus, 's', got)
+  t.equal(readiness.report()['nats'], 'ok')
+})

@@ -76,11 +76,14 @@ export class NatsServer extends LaunchedServer {
     return (await res.json()) as Record<string, unknown>
   }
 
-  /** (Re)starts the process on the same ports and store directory; resolves once it accepts. */
-  async restart(): Promise<void> {
+  /**
+   * (Re)starts the process on the same ports and store directory; resolves once it accepts.
+   * `authToken` makes it refuse clients without that token (a server reconfigured under them).
+   */
+  async restart(opts: { readonly authToken?: string } = {}): Promise<void> {
     if (this.running) throw new Error(`nats-server ${this.name} is running`)
     const conf = join(this.dir, `${this.name}.conf`)
-    await writeFile(conf, this.#config())
+    await writeFile(conf, this.#config() + (opts.authToken ? `authorization { token: ${JSON.stringify(opts.authToken)} }\n` : ''))
     this.process = await ServerProcess.spawn(this.#opts.command ?? 'nats-server', ['-c', conf], 'nats-server', this.dir)
     await this.process.waitReady(() => this.accepting(), `nats-server ${this.name} on port ${this.port}`)
   }

@@ -144,6 +144,11 @@ export abstract class LaunchedServer {
     return this.process?.running ?? false
   }
 
+  /** The tail of what the running (or last) process printed. */
+  get output(): string {
+    return this.process?.output ?? ''
+  }
+
   /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await this.process?.stop(signal)
