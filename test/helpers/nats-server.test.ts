@@ -34,6 +34,21 @@ t.test('nats launcher - kill -9 and restart on the same port', async (t) => {
   t.equal(await server.accepting(), true, 'back on the same port')
 })
 
+t.test('nats launcher - JetStream keeps its store directory across kill -9 and restart', async (t) => {
+  const server = await NatsServer.start({ jetstream: true })
+  t.teardown(() => server.stop())
+  let nc = await open(t, server.url)
+  const jsm = await nc.jetstreamManager()
+  await jsm.streams.add({ name: 'KEPT', subjects: ['kept.>'] })
+  for (let i = 0; i < 3; i++) await nc.jetstream().publish('kept.x', new Uint8Array([i]))
+  await nc.close()
+  await server.kill()
+  await server.restart()
+  nc = await open(t, server.url)
+  const info = await (await nc.jetstreamManager()).streams.info('KEPT')
+  t.equal(info.state.messages, 3, 'acknowledged messages are there after the restart')
+})
+
 t.test('nats launcher - a cluster of three with JetStream: routed, a message crosses nodes, R3 stream', async (t) => {
   const cluster = await NatsCluster.start()
   t.teardown(() => cluster.stop())
