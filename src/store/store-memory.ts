@@ -7,7 +7,9 @@ import {
   DEFAULT_ORPHAN_TTL_MS,
   OwnershipLost,
   patchRecord,
+  byNode,
   type ExpiryOptions,
+  type LapsedNode,
   type NodeList,
   type Ownership,
   type RoomPatch,
@@ -155,12 +157,13 @@ export class MemoryStore implements Store {
   async nodes(): Promise<NodeList> {
     const now = this.#now()
     const live: string[] = []
-    const lapsed: string[] = []
-    for (const node of [...this.#leases.keys()]) {
+    const lapsed: LapsedNode[] = []
+    for (const [node, lease] of [...this.#leases]) {
       if (this.#expireNode(node)) continue
-      ;(this.#leases.get(node)! > now ? live : lapsed).push(node)
+      if (lease > now) live.push(node)
+      else lapsed.push({ node, forMs: now - lease })
     }
-    return { live: live.sort(), lapsed: lapsed.sort() }
+    return { live: live.sort(), lapsed: lapsed.sort(byNode) }
   }
 
   /** The live entry of `code`; an orphan past its time is expired here, on the way. */

@@ -36,7 +36,9 @@ import {
   DEFAULT_ORPHAN_TTL_MS,
   OwnershipLost,
   StoreUnavailable,
+  byNode,
   type ExpiryOptions,
+  type LapsedNode,
   type NodeList,
   type Ownership,
   type RecordPlayer,
@@ -223,12 +225,16 @@ const SCRIPTS = {
   plDropLease: `local lease = redis.call('ZSCORE', P .. 'nodes', ARGV[5])
     if lease and tonumber(lease) > NOW then redis.call('ZADD', P .. 'nodes', NOW, ARGV[5]) end
     return 0`,
-  // → {live, lapsed}
+  // → {live nodes, lapsed node, for ms, …}
   plNodes: `local live, lapsed = {}, {}
     local all = redis.call('ZRANGE', P .. 'nodes', 0, -1, 'WITHSCORES')
     for i = 1, #all, 2 do
       if not expire_node(all[i]) then
-        if tonumber(all[i + 1]) > NOW then table.insert(live, all[i]) else table.insert(lapsed, all[i]) end
+        local lease = tonumber(all[i + 1])
+        if lease > NOW then table.insert(live, all[i]) else
+          table.insert(lapsed, all[i])
+          table.insert(lapsed, NOW - lease)
+        end
       end
     end
     return {live, lapsed}`,
@@ -404,8 +410,10 @@ export class RedisStore implements Store {
   }
 
   async nodes(): Promise<NodeList> {
-    const [live, lapsed] = (await this.#run('plNodes')) as [string[], string[]]
-    return { live: live.sort(), lapsed: lapsed.sort() }
+    const [live, flat] = (await this.#run('plNodes')) as [string[], (string | number)[]]
+    const lapsed: LapsedNode[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2) lapsed.push({ node: String(flat[i]), forMs: Number(flat[i + 1]) })
+    return { live: live.sort(), lapsed: lapsed.sort(byNode) }
   }
 
   async saveSnapshot(name: string, snapshot: StoredSnapshot): Promise<void> {

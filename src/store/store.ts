@@ -25,7 +25,7 @@
  * - **Leases.** A node is live while its lease runs: `renewLease(node, ttlMs)` makes it
  *   run until `ttlMs` from now (the store's clock: Redis's own, so nodes' clocks never
  *   matter); `dropLease` ends it at once (a graceful exit). `nodes()` lists the live nodes
- *   and the lapsed ones that still own rooms.
+ *   and the lapsed ones (with how long ago they lapsed) until their rooms expire.
  * - **Ownership.** The directory maps a code to an `Ownership`: the owner node and a
  *   fencing `epoch`. Epochs come from one counter for the whole store, so every claim and
  *   every adoption gets an epoch greater than any given before. `claimCode` is
@@ -105,7 +105,16 @@ export interface Ownership {
 /** `nodes()`: live nodes, and lapsed ones whose rooms have not expired yet. */
 export interface NodeList {
   readonly live: readonly string[]
-  readonly lapsed: readonly string[]
+  readonly lapsed: readonly LapsedNode[]
+}
+
+/**
+ * A node whose lease ran out `forMs` ago (on the store's clock, so no node's clock
+ * matters): it failed at most one lease length before that, after its last renewal.
+ */
+export interface LapsedNode {
+  readonly node: string
+  readonly forMs: number
 }
 
 /** A fenced write found the room owned by someone else (or by nobody): nothing changed. */
@@ -179,6 +188,9 @@ export interface ExpiryOptions {
 
 export const DEFAULT_ORPHAN_TTL_MS = 30_000
 export const DEFAULT_ORPHAN_COOLDOWN_MS = 600_000
+
+/** Sort order of `NodeList.lapsed`. */
+export const byNode = (a: LapsedNode, b: LapsedNode): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
 
 /** `record` with `patch` applied (see `RoomPatch`). */
 export function patchRecord(record: RoomRecord, patch: RoomPatch): RoomRecord {

@@ -37,7 +37,7 @@ t.test("redis store - on Redis's own clock: leases lapse, orphans expire, cooldo
   await a.renewLease('a', 200)
   const own = (await a.claimCode('REAL', 'a'))!
   t.same(await b.nodes(), { live: ['a'], lapsed: [] })
-  await waitFor(async () => (await b.nodes()).lapsed.includes('a'), 'the lease to lapse')
+  await waitFor(async () => (await b.nodes()).lapsed.some((n) => n.node === 'a'), 'the lease to lapse')
   t.same(await b.owner('REAL'), own, 'an orphan, adoptable for a while')
   await waitFor(async () => (await b.owner('REAL')) === undefined, 'the orphan to expire')
   t.equal(await b.claimCode('REAL', 'b'), undefined, 'cooling down')
