@@ -48,7 +48,7 @@
  * - **Records for adoption.** A record holds all a new owner needs to rebuild the room
  *   (`RoomRecord`); `updateRoom` changes part of it (a join writes one player, not all).
  *   `adoptRoom` sets the record's `node` to the adopter.
- * - **Store lost its data** (Redis restarted empty): `restoreRoom(fence, record)` writes a
+ * - **Store lost its data** (Redis restarted empty): `restoreRoom(record, fence)` writes a
  *   room back under the owner's ownership if the code is free and not cooling down.
  * The in-memory implementation is the default; Redis comes with scale-out.
  */
