@@ -34,6 +34,40 @@ const origins = z
 
 const text = z.string()
 
+/** `redis://[user:pass@]host[:port][/db]` or `rediss://…`; empty = none. */
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || isUrl(v, ['redis:', 'rediss:'], /^\/?(\d+)?$/), { message: 'must be redis://host:port[/db] or rediss://host:port[/db]' })
+
+/** One or more comma-separated `nats://host:port` (or `tls://`) URLs; empty = none. */
+const natsUrls = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    if (v === '') return
+    for (const entry of v.split(',').map((e) => e.trim())) {
+      if (!isUrl(entry, ['nats:', 'tls:'], /^\/?$/)) {
+        ctx.addIssue({ code: 'custom', message: `must be nats://host:port URLs separated by commas; ${JSON.stringify(redact(entry))} is not one` })
+        return
+      }
+    }
+  })
+
+function isUrl(value: string, protocols: readonly string[], path: RegExp): boolean {
+  try {
+    const u = new URL(value)
+    return protocols.includes(u.protocol) && u.hostname !== '' && path.test(u.pathname) && u.search === '' && u.hash === ''
+  } catch {
+    return false
+  }
+}
+
+/** A value with any `user:password@` in it shown as `user:***@` (start-up messages and logs). */
+export function redact(value: string): string {
+  return value.replace(/(\/\/[^/@:]*:)[^/@]*@/g, '$1***@')
+}
+
 interface SettingSpec<T> {
   env: string
   default: string
@@ -82,6 +116,10 @@ export const settings = {
   httpLargeResponsesPerAddress: setting('PARTYLINE_HTTP_LARGE_RESPONSES_PER_ADDRESS', '8', int(1), 'Large answers (64 KiB or more) in flight per client address; past it: 429 too_many_large_responses.'),
   httpLargeResponses: setting('PARTYLINE_HTTP_LARGE_RESPONSES', '256', int(1), 'Large answers in flight in all; past it: 503 server_busy.'),
   httpResponseMemory: setting('PARTYLINE_HTTP_RESPONSE_MEMORY', '134217728', int(0), 'Bytes of distinct bodies that large answers in flight may hold (readers of one version share one body); past it: 503 server_busy.'),
+  redisUrl: setting('REDIS_URL', '', redisUrl, 'Redis for the room directory, room records, node leases and snapshots (`redis://host:port[/db]`, `rediss://` for TLS); empty = in this process.'),
+  natsUrl: setting('NATS_URL', '', natsUrls, 'NATS for traffic between nodes: one URL or a comma-separated list (`nats://a:4222,nats://b:4222`); empty = in this process. Needs `REDIS_URL`.'),
+  nodeId: setting('PARTYLINE_NODE_ID', '', z.string().trim().regex(/^[A-Za-z0-9_-]{0,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_-]' }), "This node's name, unique in the cluster; empty = the hostname and a random suffix."),
+  nodeLeaseMs: setting('PARTYLINE_NODE_LEASE_MS', '5000', int(300, 600000), 'How long a node counts as alive after its last heartbeat in Redis.'),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
 
@@ -125,11 +163,18 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     const parsed = (spec.schema as z.ZodType<unknown, string>).safeParse(raw)
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'is invalid'
-      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(raw)}`)
+      throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${JSON.stringify(redact(raw))}`)
     }
     out[key] = parsed.data
   }
-  return out as Settings
+  const result = out as Settings
+  if (result.natsUrl !== '' && result.redisUrl === '') {
+    throw new ConfigError(
+      'NATS_URL',
+      'partyline: setting NATS_URL (--nats-url) needs REDIS_URL (--redis-url): nodes sharing NATS keep their room directory and leases in Redis',
+    )
+  }
+  return result
 }
 
 /** The settings with their defaults, as the tests and embedders start from. */

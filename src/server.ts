@@ -4,7 +4,6 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Settings } from './config.js'
 import { CloseCode } from './errors.js'
@@ -14,9 +13,8 @@ import { Readiness } from './readiness.js'
 import type { PresetGame } from './rooms/host.js'
 import { RoomRegistry } from './rooms/registry.js'
 import type { Store } from './store/store.js'
-import { MemoryStore } from './store/store-memory.js'
 import type { Bus } from './bus/bus.js'
-import { MemoryBus } from './bus/bus-memory.js'
+import { createEngines, registerEngineMetrics } from './engines.js'
 import { AddressWindow } from './transport/address-window.js'
 import { largeResponseLimits, LargeResponses, registerLargeResponseMetrics } from './transport/http-large-responses.js'
 import { lobbyRoutes, type HttpRoute } from './transport/http-routes.js'
@@ -32,7 +30,9 @@ export interface GameModule extends Partial<HttpRoute>, Partial<ListenerRoute> {
 
 export interface ServerOptions {
   readonly logger?: Logger
+  /** Use this Store instead of the one the settings choose (tests; nodes sharing one in a process). */
   readonly store?: Store
+  /** Use this Bus instead of the one the settings choose. */
   readonly bus?: Bus
   readonly games?: readonly GameModule[]
   /** ClickPlanet options beyond the settings (tests: snapshot cadence, body limit). */
@@ -43,6 +43,8 @@ export interface PartylineServer {
   readonly port: number
   /** `http://host:port` of the listening socket (127.0.0.1 when bound to every address). */
   readonly url: string
+  /** How this node names itself (`PARTYLINE_NODE_ID`, or generated at start). */
+  readonly nodeId: string
   readonly registry: RoomRegistry
   readonly metrics: ServerMetrics
   /** What `/readyz` reports: each part this node depends on, ok or failing. */
@@ -61,17 +63,21 @@ const MAX_BODY_BYTES = 64 * 1024
 
 export async function startServer(settings: Settings, opts: ServerOptions = {}): Promise<PartylineServer> {
   const logger = opts.logger ?? createLogger(settings.logLevel)
-  // With a data directory the embedded store keeps game snapshots on disk (rooms stay in memory).
-  const store = opts.store ?? new MemoryStore(settings.dataDir ? { dataDir: settings.dataDir } : {})
-  const bus = opts.bus ?? new MemoryBus()
   const readiness = new Readiness()
+  const engines = createEngines(settings, { logger, readiness, store: opts.store, bus: opts.bus })
+  const { store, nodeId: node } = engines
+  // A start that fails must not leave engines reconnecting in the background.
+  const orClose = <T>(p: Promise<T>): Promise<T> => p.catch(async (err: unknown) => {
+    await engines.close()
+    throw err
+  })
   const games: GameModule[] = [...(opts.games ?? [])]
   const responses = new LargeResponses(largeResponseLimits(settings))
   const maxBodyBytes = opts.clickplanet?.maxBodyBytes ?? MAX_BODY_BYTES
   let clickplanet: ClickPlanet | undefined
   if (settings.clickplanet) {
     games.push(
-      (clickplanet = await createClickPlanet({
+      (clickplanet = await orClose(createClickPlanet({
         logger: logger.child({ game: 'clickplanet' }),
         clickRate: settings.clickRate,
         clickBurst: settings.clickBurst,
@@ -82,11 +88,9 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         ...(settings.map ? { mapPath: settings.map } : {}),
         store,
         ...opts.clickplanet,
-      })),
+      }))),
     )
   }
-  const node = randomBytes(6).toString('hex')
-
   let metrics: ServerMetrics
   const registry = new RoomRegistry({
     store,
@@ -111,6 +115,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     },
     components: () => readiness.components(),
   })
+  registerEngineMetrics(metrics.registry, engines)
   if (clickplanet) registerClickPlanetMetrics(metrics.registry, clickplanet)
   registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
@@ -133,13 +138,13 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const http: Server = createHttpServer({ settings, routes, serving: () => serving, maxBodyBytes, logger })
   http.on('upgrade', (req, socket, head: Buffer) => gateway.handleUpgrade(req, socket, head))
 
-  await new Promise<void>((resolve, reject) => {
+  await orClose(new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(settings.port, settings.host, () => {
       http.off('error', reject)
       resolve()
     })
-  })
+  }))
   const { port, address } = http.address() as AddressInfo
   const shown = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address
   logger.info({ port, host: settings.host, node }, 'partyline listening')
@@ -158,12 +163,11 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
       http.close()
       http.closeAllConnections()
       for (const game of games) await game.close?.().catch((err: unknown) => logger.error({ err }, 'game close failed'))
-      await bus.close()
-      await store.close()
+      await engines.close()
       logger.info('partyline stopped')
     })()
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, registry, metrics, readiness, clickplanet, close }
+  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, clickplanet, close }
 }
