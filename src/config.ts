@@ -34,6 +34,40 @@ const origins = z
 
 const text = z.string()
 
+/** `redis://[user:pass@]host[:port][/db]` or `rediss://…`; empty = none. */
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || isUrl(v, ['redis:', 'rediss:'], /^\/?(\d+)?$/), { message: 'must be redis://host:port[/db] or rediss://host:port[/db]' })
+
+/** One or more comma-separated `nats://host:port` (or `tls://`) URLs; empty = none. */
+const natsUrls = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    if (v === '') return
+    for (const entry of v.split(',').map((e) => e.trim())) {
+      if (!isUrl(entry, ['nats:', 'tls:'], /^\/?$/)) {
+        ctx.addIssue({ code: 'custom', message: `must be nats://host:port URLs separated by commas; ${JSON.stringify(redact(entry))} is not one` })
+        return
+      }
+    }
+  })
+
+function isUrl(value: string, protocols: readonly string[], path: RegExp): boolean {
+  try {
+    const u = new URL(value)
+    return protocols.includes(u.protocol) && u.hostname !== '' && path.test(u.pathname) && u.search === '' && u.hash === ''
+  } catch {
+    return false
+  }
+}
+
+/** A value with any `user:password@` in it shown as `user:***@` (start-up messages and logs). */
+export function redact(value: string): string {
+  return value.replace(/(\/\/[^/@:]*:)[^/@]*@/g, '$1***@')
+}
+
 interface SettingSpec<T> {
   env: string
   default: string
@@ -68,9 +102,12 @@ export const settings = {
   maxBuffered: setting('PARTYLINE_MAX_BUFFERED', '1048576', int(1024), 'Send-buffer bound per connection, in bytes; past it the connection is closed with 1013.'),
   pingIntervalMs: setting('PARTYLINE_PING_INTERVAL_MS', '15000', int(50, TIMER_MAX_MS), 'WebSocket ping interval; a peer that misses two pings is dropped.'),
   codeCooldownMs: setting('PARTYLINE_CODE_COOLDOWN_MS', '600000', int(0, TIMER_MAX_MS), 'How long a freed room code is kept out of circulation.'),
+  roomsPerMinuteTotal: setting('PARTYLINE_ROOMS_PER_MINUTE_TOTAL', '1200', int(1), 'Rooms this server creates per minute from all addresses together (past it `prepare` gets `error` rate_limited); keeps the room-code space from being drained by many addresses.'),
   keptFrames: setting('PARTYLINE_KEPT_FRAMES', '1000', int(0), 'Player frames kept per room while its host is away.'),
   keptBytes: setting('PARTYLINE_KEPT_BYTES', '1048576', int(0), 'Bytes of player frames kept per room while its host is away.'),
   cborMaxDepth: setting('PARTYLINE_CBOR_MAX_DEPTH', '16', int(1, 256), 'Deepest nesting accepted in a host frame.'),
+  cborMaxContainers: setting('PARTYLINE_CBOR_MAX_CONTAINERS', '64', int(1, 1_000_000), 'Most maps and arrays, in all, a host frame may hold (CBOR and JSON; past it `error` too_complex).'),
+  cborMaxMapEntries: setting('PARTYLINE_CBOR_MAX_MAP_ENTRIES', '64', int(1, 1_000_000), 'Most map entries, over all its maps, a host frame may hold (CBOR and JSON; past it `error` too_complex).'),
   trustProxy: setting('PARTYLINE_TRUST_PROXY', 'false', bool, 'Take the client address from the last `X-Forwarded-For` entry, the one your proxy appended (only behind a proxy you run).'),
   shutdownMs: setting('PARTYLINE_SHUTDOWN_MS', '4000', int(0, 60000), 'On SIGTERM, how long to wait for sockets to close before exiting.'),
   clickplanet: setting('PARTYLINE_CLICKPLANET', 'true', bool, 'Host ClickPlanet: the preset room `PLANET`, its HTTP routes and `/ws/listen`.'),
@@ -78,6 +115,17 @@ export const settings = {
   clickBurst: setting('PARTYLINE_CLICK_BURST', '20', int(1), 'ClickPlanet click burst per address (token bucket size).'),
   dataDir: setting('PARTYLINE_DATA_DIR', '', text, 'Directory for the ClickPlanet click log and snapshots; empty = in memory (lost on restart).'),
   map: setting('PARTYLINE_MAP', '', text, 'ClickPlanet map asset (`scripts/generate-map.ts` output); empty = the bundled default map.'),
+  httpHeadersTimeoutMs: setting('PARTYLINE_HTTP_HEADERS_TIMEOUT_MS', '10000', int(100, 600_000), 'How long a client has to send a request\'s headers (slowloris); past it: 408 and close. At most the request timeout.'),
+  httpRequestTimeoutMs: setting('PARTYLINE_HTTP_REQUEST_TIMEOUT_MS', '15000', int(100, 600_000), 'How long a client has to send a whole request, body included; past it: 408 and close.'),
+  httpDiscardBytes: setting('PARTYLINE_HTTP_DISCARD_BYTES', '16777216', int(0, 1024 * 1024 * 1024), 'How much of a body over the limit is read and thrown away before the 413, so the client reads the 413 (larger: answered at once, and the client may see a reset).'),
+  httpWriteTimeoutMs: setting('PARTYLINE_HTTP_WRITE_TIMEOUT_MS', '10000', int(100, TIMER_MAX_MS), 'A large answer whose write makes no progress for this long has its socket destroyed.'),
+  httpLargeResponsesPerAddress: setting('PARTYLINE_HTTP_LARGE_RESPONSES_PER_ADDRESS', '8', int(1), 'Large answers (64 KiB or more) in flight per client address; past it: 429 too_many_large_responses.'),
+  httpLargeResponses: setting('PARTYLINE_HTTP_LARGE_RESPONSES', '256', int(1), 'Large answers in flight in all; past it: 503 server_busy.'),
+  httpResponseMemory: setting('PARTYLINE_HTTP_RESPONSE_MEMORY', '134217728', int(0), 'Bytes of distinct bodies that large answers in flight may hold (readers of one version share one body); past it: 503 server_busy.'),
+  redisUrl: setting('REDIS_URL', '', redisUrl, 'Redis for the room directory, room records, node leases and snapshots (`redis://host:port[/db]`, `rediss://` for TLS); empty = in this process.'),
+  natsUrl: setting('NATS_URL', '', natsUrls, 'NATS for traffic between nodes: one URL or a comma-separated list (`nats://a:4222,nats://b:4222`); empty = in this process. Needs `REDIS_URL`.'),
+  nodeId: setting('PARTYLINE_NODE_ID', '', z.string().trim().regex(/^[A-Za-z0-9_-]{0,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_-]' }), "This node's name, unique in the cluster; empty = the hostname and a random suffix."),
+  nodeLeaseMs: setting('PARTYLINE_NODE_LEASE_MS', '5000', int(300, 600000), 'How long a node counts as alive after its last heartbeat in Redis.'),
   adminToken: setting('PARTYLINE_ADMIN_TOKEN', '', adminToken, 'Bearer token of the admin view (`/admin`) and API (`/api/admin/*`), at least 16 characters; empty = both answer 404.', true),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const
@@ -122,12 +170,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     const parsed = (spec.schema as z.ZodType<unknown, string>).safeParse(raw)
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? 'is invalid'
-      const got = (spec as SettingSpec<unknown>).secret ? `${raw.length} characters` : JSON.stringify(raw)
+      const got = (spec as SettingSpec<unknown>).secret ? `${raw.length} characters` : JSON.stringify(redact(raw))
       throw new ConfigError(spec.env, `partyline: setting ${spec.env} (${flagOf(spec.env)}) ${why}: got ${got}`)
     }
     out[key] = parsed.data
   }
-  return out as Settings
+  const result = out as Settings
+  if (result.natsUrl !== '' && result.redisUrl === '') {
+    throw new ConfigError(
+      'NATS_URL',
+      'partyline: setting NATS_URL (--nats-url) needs REDIS_URL (--redis-url): nodes sharing NATS keep their room directory and leases in Redis',
+    )
+  }
+  return result
 }
 
 /** The settings with their defaults, as the tests and embedders start from. */

@@ -10,7 +10,12 @@
 export const CloseCode = {
   /** The room ended normally (host `stop` answered, host socket closed). */
   Normal: 1000,
-  /** Refused by policy: origin not allowed, bad resume token three times, malformed sid. */
+  /**
+   * A text frame that is not valid UTF-8 (RFC 6455 §8.1 requires failing the connection). A
+   * host is sent `error` malformed_frame first; a player, which has no protocol, only the close.
+   */
+  InvalidPayload: 1007,
+  /** Refused by policy: origin not allowed, bad resume token three times, malformed sid or name. */
   PolicyViolation: 1008,
   /** A frame over the role's size limit. */
   MessageTooBig: 1009,
@@ -32,6 +37,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 /** The short reason sent with each close code (at most 123 bytes, per RFC 6455). */
 export const closeReason: Readonly<Record<CloseCode, string>> = {
   1000: 'room ended',
+  1007: 'invalid UTF-8 in a text frame',
   1008: 'refused by policy',
   1009: 'frame too large',
   1012: 'server restarting',
@@ -62,6 +68,8 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   WrongFrameType: 'wrong_frame_type',
   Unavailable: 'unavailable',
+  TooComplex: 'too_complex',
+  PresetRoom: 'preset_room',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -75,7 +83,64 @@ export const errorMeaning: Readonly<Record<ErrorCode, string>> = {
   unknown_player: '`kick` of an id that is not in the room',
   no_such_room: '`resume` of a room that does not exist (or has ended)',
   bad_token: '`resume` with a wrong token (three close the connection with 1008)',
-  rate_limited: 'too many rooms created from this address; retry later',
+  rate_limited: 'too many rooms created from this address, or on this server; retry later',
   wrong_frame_type: 'a text frame to a CBOR host session, or binary to a JSON one',
   unavailable: 'the server could not do it now (no free room code, store unavailable)',
+  too_complex: 'the frame holds more maps and arrays, or more map entries, than the server decodes (`PARTYLINE_CBOR_MAX_CONTAINERS`, `PARTYLINE_CBOR_MAX_MAP_ENTRIES`)',
+  preset_room: 'an operator action that a preset room (ClickPlanet\'s `PLANET`) does not take: start or stop',
+}
+
+/**
+ * Codes of HTTP refusals. Every JSON error answer is `{"error": reason, "code": code}` with
+ * the status below; `error` is the human reason (what existing clients read), `code` the
+ * stable string for programs.
+ */
+export const HttpErrorCode = {
+  MalformedRequest: 'malformed_request',
+  InvalidBody: 'invalid_body',
+  InvalidClick: 'invalid_click',
+  InvalidCountry: 'invalid_country',
+  NoRoute: 'no_route',
+  NoSuchRoom: 'no_such_room',
+  NoTerritory: 'no_territory',
+  MethodNotAllowed: 'method_not_allowed',
+  RequestTimeout: 'request_timeout',
+  BodyTooLarge: 'body_too_large',
+  TooManyLookups: 'too_many_lookups',
+  RateLimited: 'rate_limited',
+  TooManyLargeResponses: 'too_many_large_responses',
+  HeadersTooLarge: 'headers_too_large',
+  InternalError: 'internal_error',
+  ServerBusy: 'server_busy',
+  Unavailable: 'unavailable',
+  ShuttingDown: 'shutting_down',
+} as const
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode]
+
+export interface HttpErrorSpec {
+  readonly status: 400 | 404 | 405 | 408 | 413 | 429 | 431 | 500 | 503
+  /** What it means, for the README table and for logs. */
+  readonly meaning: string
+}
+
+/** Status and meaning of each HTTP error code. */
+export const httpErrors: Readonly<Record<HttpErrorCode, HttpErrorSpec>> = {
+  malformed_request: { status: 400, meaning: 'the request line, a header or the request target cannot be parsed; the connection is closed' },
+  invalid_body: { status: 400, meaning: 'a ClickPlanet body that is not `{"data": …}` holding the expected message (not JSON, no `data`, neither bytes nor base64, not the message)' },
+  invalid_click: { status: 400, meaning: 'a click on a tile out of range or for a country that is not a lower-case ISO 3166-1 alpha-2 code' },
+  invalid_country: { status: 400, meaning: '`/api/map/countries/<cc>` with a code that is not two lower-case letters' },
+  no_route: { status: 404, meaning: 'no route for this path' },
+  no_such_room: { status: 404, meaning: '`/api/rooms/<code>` of a code with no room (counts toward the lookup throttle)' },
+  no_territory: { status: 404, meaning: '`/api/map/countries/<cc>` of a code with no tile on the map' },
+  method_not_allowed: { status: 405, meaning: 'the route exists, not for this method (`Allow` lists those it takes)' },
+  request_timeout: { status: 408, meaning: 'the headers or the body did not arrive within `PARTYLINE_HTTP_HEADERS_TIMEOUT_MS` / `PARTYLINE_HTTP_REQUEST_TIMEOUT_MS`; the connection is closed' },
+  body_too_large: { status: 413, meaning: 'a body over the route\'s limit (64 KiB); the connection is closed' },
+  too_many_lookups: { status: 429, meaning: 'too many unknown room codes from this address (`Retry-After`)' },
+  rate_limited: { status: 429, meaning: 'ClickPlanet clicks past the per-address rate (`Retry-After`)' },
+  too_many_large_responses: { status: 429, meaning: 'this address already has `PARTYLINE_HTTP_LARGE_RESPONSES_PER_ADDRESS` large answers in flight (`Retry-After`)' },
+  headers_too_large: { status: 431, meaning: 'request headers over 16 KiB; the connection is closed' },
+  internal_error: { status: 500, meaning: 'a bug on the server (logged)' },
+  server_busy: { status: 503, meaning: 'large answers in flight already hold `PARTYLINE_HTTP_RESPONSE_MEMORY` bytes or number `PARTYLINE_HTTP_LARGE_RESPONSES` (`Retry-After`)' },
+  unavailable: { status: 503, meaning: 'ClickPlanet cannot take clicks now (the log failed, the projection stopped, the server is stopping)' },
+  shutting_down: { status: 503, meaning: 'the server is stopping: only `/healthz`, `/readyz` and `/metrics` still answer (`Retry-After`; the connection is closed)' },
 }

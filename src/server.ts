@@ -2,9 +2,8 @@
  * The composition root: picks the Store and Bus, builds the room registry, the WebSocket
  * gateway and the HTTP routes, and owns the server's life cycle (listen, graceful stop).
  */
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Settings } from './config.js'
 import { CloseCode } from './errors.js'
@@ -14,12 +13,12 @@ import { Readiness } from './readiness.js'
 import type { PresetGame } from './rooms/host.js'
 import { RoomRegistry } from './rooms/registry.js'
 import type { Store } from './store/store.js'
-import { MemoryStore } from './store/store-memory.js'
 import type { Bus } from './bus/bus.js'
-import { MemoryBus } from './bus/bus-memory.js'
+import { createEngines, registerEngineMetrics } from './engines.js'
 import { AddressWindow } from './transport/address-window.js'
-import { clientAddress } from './transport/client-address.js'
-import { lobbyRoutes, sendJson, type HttpRoute } from './transport/http-routes.js'
+import { largeResponseLimits, LargeResponses, registerLargeResponseMetrics } from './transport/http-large-responses.js'
+import { lobbyRoutes, type HttpRoute } from './transport/http-routes.js'
+import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
@@ -32,7 +31,9 @@ export interface GameModule extends Partial<HttpRoute>, Partial<ListenerRoute> {
 
 export interface ServerOptions {
   readonly logger?: Logger
+  /** Use this Store instead of the one the settings choose (tests; nodes sharing one in a process). */
   readonly store?: Store
+  /** Use this Bus instead of the one the settings choose. */
   readonly bus?: Bus
   readonly games?: readonly GameModule[]
   /** ClickPlanet options beyond the settings (tests: snapshot cadence, body limit). */
@@ -45,6 +46,8 @@ export interface PartylineServer {
   readonly port: number
   /** `http://host:port` of the listening socket (127.0.0.1 when bound to every address). */
   readonly url: string
+  /** How this node names itself (`PARTYLINE_NODE_ID`, or generated at start). */
+  readonly nodeId: string
   readonly registry: RoomRegistry
   readonly metrics: ServerMetrics
   /** What `/readyz` reports: each part this node depends on, ok or failing. */
@@ -58,36 +61,46 @@ export interface PartylineServer {
   close(): Promise<void>
 }
 
+/** The largest request body any route takes (ClickPlanet's requests are a few bytes). */
+const MAX_BODY_BYTES = 64 * 1024
+
 export async function startServer(settings: Settings, opts: ServerOptions = {}): Promise<PartylineServer> {
   const logger = opts.logger ?? createLogger(settings.logLevel)
-  // With a data directory the embedded store keeps game snapshots on disk (rooms stay in memory).
-  const store = opts.store ?? new MemoryStore(settings.dataDir ? { dataDir: settings.dataDir } : {})
-  const bus = opts.bus ?? new MemoryBus()
   const readiness = new Readiness()
+  const engines = createEngines(settings, { logger, readiness, store: opts.store, bus: opts.bus })
+  const { store, nodeId: node } = engines
+  // A start that fails must not leave engines reconnecting in the background.
+  const orClose = <T>(p: Promise<T>): Promise<T> => p.catch(async (err: unknown) => {
+    await engines.close()
+    throw err
+  })
   const games: GameModule[] = [...(opts.games ?? [])]
+  const responses = new LargeResponses(largeResponseLimits(settings))
+  const maxBodyBytes = opts.clickplanet?.maxBodyBytes ?? MAX_BODY_BYTES
   let clickplanet: ClickPlanet | undefined
   if (settings.clickplanet) {
     games.push(
-      (clickplanet = await createClickPlanet({
+      (clickplanet = await orClose(createClickPlanet({
         logger: logger.child({ game: 'clickplanet' }),
         clickRate: settings.clickRate,
         clickBurst: settings.clickBurst,
-        maxBodyBytes: 64 * 1024,
+        maxBodyBytes,
+        discardBodyBytes: settings.httpDiscardBytes,
+        responses,
         ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
         ...(settings.map ? { mapPath: settings.map } : {}),
         store,
         ...opts.clickplanet,
-      })),
+      }))),
     )
   }
-  const node = randomBytes(6).toString('hex')
-
   let metrics: ServerMetrics
   const registry = new RoomRegistry({
     store,
     node,
     logger,
     codeCooldownMs: settings.codeCooldownMs,
+    roomsPerMinuteTotal: settings.roomsPerMinuteTotal,
     limits: {
       hostGraceMs: settings.hostGraceMs,
       playerGraceMs: settings.playerGraceMs,
@@ -105,7 +118,9 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     },
     components: () => readiness.components(),
   })
+  registerEngineMetrics(metrics.registry, engines)
   if (clickplanet) registerClickPlanetMetrics(metrics.registry, clickplanet)
+  registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
   let serving = true
@@ -125,36 +140,16 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     listeners: games.filter((g): g is GameModule & ListenerRoute => typeof g.isListenPath === 'function'),
   })
 
-  const http: Server = createServer((req, res) => {
-    let url: URL
-    try {
-      url = new URL(req.url ?? '/', 'http://partyline')
-    } catch {
-      return sendJson(res, 400, { error: 'malformed request target' })
-    }
-    const address = clientAddress(req, settings.trustProxy)
-    try {
-      for (const route of routes) if (route.handleHttp(req, res, url, address)) return
-      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` })
-    } catch (err) {
-      logger.error({ err, path: url.pathname }, 'http route failed')
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
-      else res.destroy()
-    }
-  })
+  const http: Server = createHttpServer({ settings, routes, serving: () => serving, maxBodyBytes, logger })
   http.on('upgrade', (req, socket, head: Buffer) => gateway.handleUpgrade(req, socket, head))
-  http.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
-    else socket.destroy()
-  })
 
-  await new Promise<void>((resolve, reject) => {
+  await orClose(new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(settings.port, settings.host, () => {
       http.off('error', reject)
       resolve()
     })
-  })
+  }))
   const { port, address } = http.address() as AddressInfo
   const shown = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address
   logger.info({ port, host: settings.host, node }, 'partyline listening')
@@ -164,19 +159,20 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     closing ??= (async () => {
       serving = false
       readiness.stopping()
-      http.close()
       registry.shutdown()
       gateway.closeAll(CloseCode.ServiceRestart)
+      // The listener stays open while the sockets close: `/healthz` and `/readyz` answer 503
+      // on kept-alive connections and new ones, every other request 503 shutting_down.
       const deadline = Date.now() + settings.shutdownMs
       while (gateway.openConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      http.close()
       http.closeAllConnections()
       for (const game of games) await game.close?.().catch((err: unknown) => logger.error({ err }, 'game close failed'))
-      await bus.close()
-      await store.close()
+      await engines.close()
       logger.info('partyline stopped')
     })()
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, registry, metrics, readiness, clickplanet, close }
+  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, clickplanet, close }
 }

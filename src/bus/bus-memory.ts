@@ -1,14 +1,40 @@
-import type { Bus, Subscription } from './bus.js'
+import { BusCounters, checkSubject, isSubject, type Bus, type Subscription } from './bus.js'
+
+type Handler = (data: Uint8Array) => void
+
+/** Buses that see each other's messages: in-process nodes of one cluster (tests, a demo). */
+export class MemoryBusHub {
+  readonly members = new Set<MemoryBus>()
+}
 
 /** The embedded default: subjects are in-process sets of handlers. */
 export class MemoryBus implements Bus {
-  #subjects = new Map<string, Set<(data: Uint8Array) => void>>()
+  readonly stats = new BusCounters()
+  #subjects = new Map<string, Set<Handler>>()
   #closed = false
+  readonly #hub: MemoryBusHub
+
+  /** A bus alone, or one node of `hub`. */
+  constructor(hub = new MemoryBusHub()) {
+    this.#hub = hub
+    hub.members.add(this)
+  }
 
   publish(subject: string, data: Uint8Array): void {
-    if (this.#closed) return
+    if (this.#closed || !isSubject(subject)) {
+      this.stats.dropped++
+      return
+    }
+    this.stats.published++
+    this.stats.bytesOut += data.length
+    for (const bus of this.#hub.members) bus.#receive(subject, data)
+  }
+
+  #receive(subject: string, data: Uint8Array): void {
     const handlers = this.#subjects.get(subject)
     if (!handlers || handlers.size === 0) return
+    this.stats.received++
+    this.stats.bytesIn += data.length
     // Snapshot now (publish-time subscribers), deliver after the caller returns.
     const targets = [...handlers]
     queueMicrotask(() => {
@@ -16,7 +42,8 @@ export class MemoryBus implements Bus {
     })
   }
 
-  subscribe(subject: string, handler: (data: Uint8Array) => void): Subscription {
+  subscribe(subject: string, handler: Handler): Subscription {
+    checkSubject(subject)
     let set = this.#subjects.get(subject)
     if (!set) this.#subjects.set(subject, (set = new Set()))
     // Wrap so that the same function subscribed twice counts twice.
@@ -33,5 +60,6 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.#closed = true
     this.#subjects.clear()
+    this.#hub.members.delete(this)
   }
 }

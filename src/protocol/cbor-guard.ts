@@ -16,10 +16,28 @@ export interface CborLimits {
    * depth 1, so a host message `{cmd, to: [...]}` needs 2. Must be a non-negative integer.
    */
   maxDepth: number
+  /**
+   * Most arrays and maps, definite or indefinite, in the whole item (unbounded when absent).
+   * Decoding a container costs far more than its one byte: a 1 MiB frame of empty arrays takes
+   * cbor-x about 190 ms, where a host message holds three containers at most.
+   */
+  maxContainers?: number
+  /**
+   * Most map entries (key-value pairs) over all maps of the item (unbounded when absent): a map
+   * of 120,000 keys takes cbor-x about 65 ms to build, where a host message has five keys.
+   */
+  maxMapEntries?: number
 }
 
-/** The guard's answer; `reason` is short lower-case English, fit for an `error` reply. */
-export type CborVerdict = { ok: true } | { ok: false; reason: string }
+/**
+ * The guard's answer; `reason` is short lower-case English, fit for an `error` reply.
+ * `exceeded` is set when the item is well-formed (as far as it was read) but passed
+ * `maxContainers` or `maxMapEntries`: a limit, not a broken frame.
+ */
+export type CborVerdict = { ok: true } | { ok: false; reason: string; exceeded?: StructureLimit }
+
+/** Which structure limit a frame passed. */
+export type StructureLimit = 'containers' | 'map-entries'
 
 /**
  * Walks the encoded item without building it. O(bytes), no allocation proportional to declared
@@ -42,6 +60,8 @@ export type CborVerdict = { ok: true } | { ok: false; reason: string }
  *   1-byte simple value below 32 is not well-formed, and unassigned simple values are refused
  *   because no decoder we talk to has a meaning for them.
  * - Text strings (each chunk, for indefinite ones) are valid UTF-8.
+ * - At most `limits.maxContainers` arrays and maps in all, and at most `limits.maxMapEntries`
+ *   map entries in all (when given): refused with `exceeded` set, as soon as the count passes.
  *
  * It never throws: a bad argument or a bug yields `{ ok: false }`.
  *
@@ -57,7 +77,11 @@ export function inspectCbor(bytes: Uint8Array, limits: CborLimits): CborVerdict 
     if (!Number.isInteger(limits.maxDepth) || limits.maxDepth < 0) {
       return refuse('maxDepth must be a non-negative integer')
     }
-    return walk(bytes, limits.maxDepth)
+    const { maxContainers = Infinity, maxMapEntries = Infinity } = limits
+    for (const [name, value] of [['maxContainers', maxContainers], ['maxMapEntries', maxMapEntries]] as const) {
+      if (!(Number.isInteger(value) || value === Infinity) || value < 0) return refuse(`${name} must be a non-negative integer`)
+    }
+    return walk(bytes, limits.maxDepth, maxContainers, maxMapEntries)
   } catch {
     return refuse('internal error while inspecting the message')
   }
@@ -89,12 +113,18 @@ function refuse(reason: string): CborVerdict {
   return { ok: false, reason }
 }
 
-function walk(bytes: Uint8Array, maxDepth: number): CborVerdict {
+function tooMany(exceeded: StructureLimit, reason: string): CborVerdict {
+  return { ok: false, reason, exceeded }
+}
+
+function walk(bytes: Uint8Array, maxDepth: number, maxContainers: number, maxMapEntries: number): CborVerdict {
   const size = bytes.length
   if (size === 0) return refuse('empty message')
   // Only ever holds containers that are open right now, so it is bounded by maxDepth.
   const open: OpenContainer[] = []
   let pos = 0
+  let containers = 0
+  let entries = 0
 
   do {
     if (pos >= size) return refuse('truncated message')
@@ -126,6 +156,7 @@ function walk(bytes: Uint8Array, maxDepth: number): CborVerdict {
           const map = head.major === 5
           // Each open container is a stack entry: the depth limit is what bounds the walk's memory.
           if (open.length >= maxDepth) return refuse(`nesting deeper than ${maxDepth}`)
+          if (++containers > maxContainers) return tooMany('containers', `more than ${maxContainers} maps and arrays in one message`)
           if (head.info === 31) {
             open.push({ map, indefinite: true, due: 0, seen: 0 })
             pos = head.end
@@ -139,6 +170,8 @@ function walk(bytes: Uint8Array, maxDepth: number): CborVerdict {
             return refuse(`declared map length ${n} needs ${needed} bytes, only ${left} left`)
           }
           if (n > left) return refuse(`declared array length ${n} exceeds the ${left} bytes left`)
+          // A definite map's entries count at its head: a frame is refused before its keys are read.
+          if (map && (entries += Number(n)) > maxMapEntries) return tooMany('map-entries', `more than ${maxMapEntries} map entries in one message`)
           pos = head.end
           const due = map ? Number(n) * 2 : Number(n)
           if (due > 0) {
@@ -160,6 +193,10 @@ function walk(bytes: Uint8Array, maxDepth: number): CborVerdict {
     // One item is complete: count it against its container, closing definite ones that are full.
     for (let inner = open[open.length - 1]; inner !== undefined; inner = open[open.length - 1]) {
       inner.seen += 1
+      // An indefinite map's entries count as their keys complete.
+      if (inner.indefinite && inner.map && inner.seen % 2 === 1 && ++entries > maxMapEntries) {
+        return tooMany('map-entries', `more than ${maxMapEntries} map entries in one message`)
+      }
       if (inner.indefinite || inner.seen < inner.due) break
       open.pop()
     }

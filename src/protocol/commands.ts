@@ -75,7 +75,14 @@ function schemas(form: BytesForm, maxPlayers: number) {
 
 export type CommandParser = (value: unknown) => CommandResult
 
-/** A parser for one codec's form of bytes and the server's `max_players` bound. */
+/**
+ * A parser for one codec's form of bytes and the server's `max_players` bound.
+ *
+ * A `to` list may name at most `maxPlayers` ids (the most players any room can hold): it is
+ * refused by its length, before a single id is checked, so a list of 300,000 ids costs no
+ * more than a short one. Ids listed twice are the room's to drop (each player gets a frame
+ * once).
+ */
 export function commandParser(form: BytesForm, maxPlayers: number): CommandParser {
   const byCmd: Record<string, z.ZodType<HostCommand>> = schemas(form, maxPlayers)
   return (value) => {
@@ -86,6 +93,10 @@ export function commandParser(form: BytesForm, maxPlayers: number): CommandParse
     if (typeof cmd !== 'string') return { ok: false, code: ErrorCode.UnknownCommand, reason: 'missing "cmd"' }
     const schema = Object.hasOwn(byCmd, cmd) ? byCmd[cmd] : undefined
     if (!schema) return { ok: false, code: ErrorCode.UnknownCommand, reason: `unknown cmd ${JSON.stringify(cmd.slice(0, 40))}` }
+    const to = (value as { to?: unknown }).to
+    if ((cmd === 'to' || cmd === 'to_str') && Array.isArray(to) && to.length > maxPlayers) {
+      return { ok: false, code: ErrorCode.InvalidField, reason: `${cmd}: to lists ${to.length} ids; a room holds at most ${maxPlayers} players` }
+    }
     const parsed = schema.safeParse(value)
     if (parsed.success) return { ok: true, command: parsed.data }
     const issue = parsed.error.issues[0]

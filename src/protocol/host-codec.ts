@@ -3,13 +3,15 @@
  * (`/CREATE?format=json`) is the same protocol for scripts and debugging.
  *
  * Decoding is where hostile input is met: a CBOR frame is walked by `inspectCbor` (declared
- * lengths against bytes left, bounded depth, no tags) before cbor-x sees it, so no frame
- * costs more than its size. Encoding writes plain CBOR any standard decoder reads: text-keyed
+ * lengths against bytes left, bounded depth, no tags, bounded counts of containers and map
+ * entries) before cbor-x sees it, and a JSON frame is scanned by `inspectJson` for the same
+ * structure limits, so no frame costs much more than its size. Encoding writes plain CBOR any standard decoder reads: text-keyed
  * maps, integers, byte strings without tags, no cbor-x records or shared structures.
  */
 import { Decoder, Encoder } from 'cbor-x'
 import { ErrorCode } from '../errors.js'
-import { inspectCbor } from './cbor-guard.js'
+import { inspectCbor, type CborLimits, type CborVerdict } from './cbor-guard.js'
+import { inspectJson } from './json-guard.js'
 import type { BytesForm } from './commands.js'
 import type { ServerMessage } from './messages.js'
 
@@ -36,20 +38,26 @@ const plainCbor = {
   structuredClone: false,
 } as const
 
+/** A refusal by a guard: a passed structure limit is `too_complex`, anything else malformed. */
+function refused(verdict: Exclude<CborVerdict, { ok: true }>, format: string): Decoded {
+  if (verdict.exceeded) return { ok: false, code: ErrorCode.TooComplex, reason: `${format} too complex: ${verdict.reason}` }
+  return { ok: false, code: ErrorCode.MalformedFrame, reason: `malformed ${format}: ${verdict.reason}` }
+}
+
 export class CborCodec implements HostCodec {
   readonly form = 'cbor' as const
   readonly binary = true
   #encoder = new Encoder(plainCbor)
   #decoder = new Decoder(plainCbor)
-  #maxDepth: number
+  #limits: CborLimits
 
-  constructor(maxDepth: number) {
-    this.#maxDepth = maxDepth
+  constructor(limits: CborLimits) {
+    this.#limits = limits
   }
 
   decode(frame: Buffer): Decoded {
-    const verdict = inspectCbor(frame, { maxDepth: this.#maxDepth })
-    if (!verdict.ok) return { ok: false, code: ErrorCode.MalformedFrame, reason: `malformed CBOR: ${verdict.reason}` }
+    const verdict = inspectCbor(frame, this.#limits)
+    if (!verdict.ok) return refused(verdict, 'CBOR')
     try {
       return { ok: true, value: this.#decoder.decode(frame) as unknown }
     } catch (err) {
@@ -65,10 +73,18 @@ export class CborCodec implements HostCodec {
 export class JsonCodec implements HostCodec {
   readonly form = 'json' as const
   readonly binary = false
+  #limits: CborLimits
+
+  constructor(limits: CborLimits) {
+    this.#limits = limits
+  }
 
   decode(frame: Buffer): Decoded {
+    const text = frame.toString('utf8')
+    const verdict = inspectJson(text, this.#limits)
+    if (!verdict.ok) return refused(verdict, 'JSON')
     try {
-      return { ok: true, value: JSON.parse(frame.toString('utf8')) as unknown }
+      return { ok: true, value: JSON.parse(text) as unknown }
     } catch (err) {
       return { ok: false, code: ErrorCode.MalformedFrame, reason: `malformed JSON: ${(err as Error).message.slice(0, 80)}` }
     }

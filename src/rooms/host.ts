@@ -1,3 +1,7 @@
+import type { RosterEntry } from '../protocol/messages.js'
+
+export type { RosterEntry }
+
 /**
  * The host side of a room: the game that runs it.
  *
@@ -13,8 +17,19 @@ export interface Host {
   attached(info: { key: string; token: string; dropped?: number }): void
   /** The room's visible state changed (or was just attached). */
   state(state: RoomStateView): void
-  playerJoined(player: number): void
+  /** A player joined; `name` when its phone gave one. */
+  playerJoined(player: number, name?: string): void
   playerLeft(player: number): void
+  /**
+   * A player with a sid lost its connection and its place is held (`player_away`). Optional:
+   * an in-process game that does not care leaves it out.
+   */
+  playerAway?(player: number): void
+  /**
+   * A held player is back (`player_back`), or, with `replaced`, a new connection with its sid
+   * took its seat over while the old one was still open.
+   */
+  playerBack?(player: number, replaced: boolean): void
   /**
    * A player sent a frame: bytes arrive as `from`, text as `from_str`. `address` is the
    * player's client address, for per-address limits of in-process games; a remote page is
@@ -37,6 +52,8 @@ export interface RoomStateView {
   readonly players: readonly number[]
   readonly max_players: number
   readonly accept_conns: boolean
+  /** Every player, in the order of `players`: id, name if given, and whether it is away. */
+  readonly roster: readonly RosterEntry[]
 }
 
 /** Commands a host gives its room. The same for a remote page and an in-process game. */

@@ -10,4 +10,9 @@ export interface PlayerPort {
   readonly address: string
   send(data: Uint8Array | string): void
   close(code: CloseCode): void
+  /**
+   * The join itself was refused (the room started, is full or ended, or the sid was kicked):
+   * close with `code`. Unlike `close`, this counts as a failed join of the port's address.
+   */
+  refuse(code: CloseCode): void
 }

@@ -3,8 +3,9 @@
  * code in the Store's directory; an ended room frees it (with a cooldown) and its record.
  */
 import type { Logger } from 'pino'
-import { CloseCode } from '../errors.js'
-import type { Store, RoomRecord } from '../store/store.js'
+import { CloseCode, ErrorCode } from '../errors.js'
+import type { Store } from '../store/store.js'
+import { CodeCooldown } from './code-cooldown.js'
 import type { Host, PresetGame } from './host.js'
 import { Room, type RoomLimits } from './room.js'
 import { randomCode } from './room-code.js'
@@ -13,9 +14,16 @@ export interface RegistryOptions {
   readonly store: Store
   readonly node: string
   readonly limits: RoomLimits
+  /** The cooldown of a freed code while the code space is not crowded (code-cooldown.ts). */
   readonly codeCooldownMs: number
+  /** Rooms this node creates per minute from every address together (unbounded when absent). */
+  readonly roomsPerMinuteTotal?: number
   readonly logger: Logger
   readonly onDropped?: (reason: string, count: number) => void
+  /** Draws a candidate code (tests: a smaller space). */
+  readonly drawCode?: () => string
+  /** The clock, in ms (tests move it). */
+  readonly now?: () => number
 }
 
 export interface NewRoom {
@@ -24,18 +32,38 @@ export interface NewRoom {
   readonly maxPlayers: number
 }
 
+/** A room, or why none was created (an `error` code and reason for the host). */
+export type CreateOutcome =
+  | { readonly ok: true; readonly room: Room }
+  | { readonly ok: false; readonly code: typeof ErrorCode.RateLimited | typeof ErrorCode.Unavailable; readonly reason: string }
+
 /** Random codes tried before giving up (the space has 279,841 codes). */
 const CODE_ATTEMPTS = 64
+const MINUTE_MS = 60_000
 
 export class RoomRegistry {
   #rooms = new Map<string, Room>()
   #opts: RegistryOptions
-  /** Latest unsaved record per room, and whether a save is in flight (write-behind). */
-  #pendingRecords = new Map<string, RoomRecord | null>()
+  #now: () => number
+  #drawCode: () => string
+  #cooldown: CodeCooldown
+  /** Rooms whose record is due for a write (null: delete it and free the code), and saves in flight. */
+  #pendingRecords = new Map<string, Room | null>()
   #saving = new Set<string>()
+  /** The current minute of room creations (fixed windows, as the per-address limit has). */
+  #windowStart = -Infinity
+  #createdInWindow = 0
 
   constructor(opts: RegistryOptions) {
     this.#opts = opts
+    this.#now = opts.now ?? Date.now
+    this.#drawCode = opts.drawCode ?? randomCode
+    this.#cooldown = new CodeCooldown(opts.codeCooldownMs)
+  }
+
+  /** How full the code space looks (0 to 1) and the cooldown a code freed now gets. */
+  get codeSpace(): { readonly occupancy: number; readonly cooldownMs: number } {
+    return { occupancy: this.#cooldown.occupancy, cooldownMs: this.#cooldown.cooldownMs() }
   }
 
   get size(): number {
@@ -51,20 +79,38 @@ export class RoomRegistry {
   }
 
   /**
-   * Create a room hosted by `host` and hand it over (`prepare_reply`, `state`).
-   * Resolves undefined when no code could be reserved.
+   * Create a room hosted by `host` and hand it over (`prepare_reply`, `state`). Refused past
+   * the node's creations per minute, or when no code could be reserved.
    */
-  async create(host: Host, settings: NewRoom): Promise<Room | undefined> {
+  async create(host: Host, settings: NewRoom): Promise<CreateOutcome> {
+    if (!this.#takeCreation()) {
+      return { ok: false, code: ErrorCode.RateLimited, reason: 'prepare: too many rooms are being created on this server; retry in a minute' }
+    }
     for (let i = 0; i < CODE_ATTEMPTS; i++) {
-      const code = randomCode()
-      if (this.#rooms.has(code)) continue
-      if (!(await this.#opts.store.reserveCode(code, this.#opts.node))) continue
+      const code = this.#drawCode()
+      const taken = this.#rooms.has(code) || !(await this.#opts.store.reserveCode(code, this.#opts.node))
+      this.#cooldown.drew(taken)
+      if (taken) continue
       const room = this.#newRoom(code, settings, false)
       room.open(host)
       this.#opts.logger.info({ room: code, maxPlayers: settings.maxPlayers, public: settings.public }, 'room created')
-      return room
+      return { ok: true, room }
     }
-    return undefined
+    this.#opts.logger.warn({ occupancy: this.#cooldown.occupancy }, 'no free room code')
+    return { ok: false, code: ErrorCode.Unavailable, reason: 'prepare: no free room code; retry' }
+  }
+
+  #takeCreation(): boolean {
+    const limit = this.#opts.roomsPerMinuteTotal
+    if (limit === undefined) return true
+    const now = this.#now()
+    if (now - this.#windowStart >= MINUTE_MS) {
+      this.#windowStart = now
+      this.#createdInWindow = 0
+    }
+    if (this.#createdInWindow >= limit) return false
+    this.#createdInWindow++
+    return true
   }
 
   /** Create the preset room of an in-process game; it lives as long as the server. */
@@ -87,7 +133,7 @@ export class RoomRegistry {
   }
 
   #newRoom(code: string, settings: NewRoom, preset: boolean): Room {
-    const room = new Room({
+    const room: Room = new Room({
       key: code,
       name: settings.name,
       public: settings.public,
@@ -96,8 +142,9 @@ export class RoomRegistry {
       node: this.#opts.node,
       limits: this.#opts.limits,
       onEnded: (r, closeCode) => this.#ended(r, closeCode),
-      onChanged: preset ? undefined : (record) => this.#save(record),
+      onChanged: preset ? undefined : () => this.#save(room),
       onDropped: this.#opts.onDropped,
+      now: this.#now,
     })
     this.#rooms.set(code, room)
     return room
@@ -113,19 +160,26 @@ export class RoomRegistry {
     this.#flush(room.key)
   }
 
-  #save(record: RoomRecord): void {
-    this.#pendingRecords.set(record.key, record)
-    this.#flush(record.key)
+  #save(room: Room): void {
+    if (room.ended) return
+    this.#pendingRecords.set(room.key, room)
+    this.#flush(room.key)
   }
 
-  /** One write in flight per room; later changes coalesce into the next write. */
+  /**
+   * One write in flight per room; changes made meanwhile coalesce into the next write. The
+   * record is built when it is written (O(players)), and the room asks for writes only when
+   * they pay for themselves (pacing.ts), so a join does not cost a whole record.
+   */
   #flush(code: string): void {
     if (this.#saving.has(code) || !this.#pendingRecords.has(code)) return
-    const record = this.#pendingRecords.get(code)
+    const room = this.#pendingRecords.get(code)
     this.#pendingRecords.delete(code)
     this.#saving.add(code)
-    const { store, codeCooldownMs, logger } = this.#opts
-    const write = record ? store.saveRoom(record) : store.deleteRoom(code).then(() => store.releaseCode(code, codeCooldownMs))
+    const { store, logger } = this.#opts
+    const write = room
+      ? store.saveRoom(room.record())
+      : store.deleteRoom(code).then(() => store.releaseCode(code, this.#cooldown.cooldownMs()))
     write
       .catch((err: unknown) => logger.error({ err, room: code }, 'store write failed'))
       .finally(() => {
@@ -143,8 +197,10 @@ function hostProxy(get: () => Host): Host {
   return {
     attached: (i) => get().attached(i),
     state: (s) => get().state(s),
-    playerJoined: (p) => get().playerJoined(p),
+    playerJoined: (p, n) => get().playerJoined(p, n),
     playerLeft: (p) => get().playerLeft(p),
+    playerAway: (p) => get().playerAway?.(p),
+    playerBack: (p, r) => get().playerBack?.(p, r),
     fromPlayer: (p, d, a) => get().fromPlayer(p, d, a),
     error: (c, r) => get().error(c, r),
     stopped: () => get().stopped(),

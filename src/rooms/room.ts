@@ -8,12 +8,17 @@
  *
  * The room emits effects only through its ports: the Host (remote page or in-process game)
  * and each player's PlayerPort. It never touches a socket.
+ *
+ * What a join or a leave costs does not grow with the room: the host's `state` and the
+ * room's record are rebuilt when it pays (see pacing.ts), a player is found by id, port or
+ * sid in a map, and an ended room closes its players a slice per turn.
  */
-import { CloseCode } from '../errors.js'
-import type { Host, RoomControl, RoomStateView } from './host.js'
+import { CloseCode, ErrorCode } from '../errors.js'
+import type { Host, RoomControl, RoomStateView, RosterEntry } from './host.js'
 import type { PlayerPort } from './player-port.js'
-import type { RoomEvent } from './room-events.js'
+import type { OperatorAction, OperatorOutcome, RoomEvent } from './room-events.js'
 import type { RoomRecord } from '../store/store.js'
+import { MAX_DELAY_MS, worthRebuilding } from './pacing.js'
 import { hashToken, newToken, tokenMatches } from './token.js'
 
 export interface RoomLimits {
@@ -33,23 +38,52 @@ export interface RoomOptions {
   /** Preset rooms are never left by their host and never end on their own. */
   readonly preset: boolean
   readonly limits: RoomLimits
-  /** Called once, after the room has ended and closed everyone with `code`. */
+  /** Called once, when the room has ended (its players are then closed with `code`, a slice per turn). */
   readonly onEnded: (room: Room, code: CloseCode) => void
-  /** Called after each change worth persisting (players, settings, token). */
-  readonly onChanged?: (record: RoomRecord) => void
+  /**
+   * Called when the room's record is due for a write (players, settings, token changed).
+   * Paced like `state` (pacing.ts): read `record()` when writing, not per change.
+   */
+  readonly onChanged?: () => void
   /** Counts frames the room had to drop (host away and buffer full, target held). */
   readonly onDropped?: (reason: 'kept-overflow' | 'player-away', count: number) => void
   readonly node?: string
+  /** The clock for `createdAt`, in ms since the epoch. */
+  readonly now?: () => number
 }
+
+/** Frames and their payload bytes, one way. */
+export interface Traffic {
+  readonly frames: number
+  readonly bytes: number
+}
+
+/** A room's figures for operators (the admin API): read-only, read at any time. */
+export interface RoomFigures {
+  /** When the room was created, in ms since the epoch. */
+  readonly createdAt: number
+  /** Frames the players sent (each once). */
+  readonly fromPlayers: Traffic
+  /** Frames delivered to players (a broadcast to 8 players is 8 frames). */
+  readonly toPlayers: Traffic
+  /** Every player: id, name if given, and whether it is away (connection down, place held). */
+  readonly players: readonly RosterEntry[]
+}
+
+/** Players an ended room closes per turn of the event loop. */
+export const TEARDOWN_SLICE = 256
 
 interface PlayerSlot {
   readonly id: number
   readonly sid: string | undefined
+  name: string | undefined
   /** null while a player with a sid is away and its place is held. */
   port: PlayerPort | null
   /** Bumped on each disconnect, so a stale grace timer knows it is stale. */
   epoch: number
   timer: NodeJS.Timeout | undefined
+  /** The last targeted send this player got a frame of: a `to` naming it twice sends once. */
+  lastSend: number
 }
 
 interface KeptFrame {
@@ -61,9 +95,13 @@ interface KeptFrame {
 const byteLength = (data: Uint8Array | string): number =>
   typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
 
+const rosterEntry = (s: PlayerSlot): RosterEntry =>
+  s.name === undefined ? { id: s.id, away: s.port === null } : { id: s.id, name: s.name, away: s.port === null }
+
 export class Room {
   readonly key: string
   readonly isPreset: boolean
+  readonly createdAt: number
   #name: string
   #public: boolean
   #maxPlayers: number
@@ -76,6 +114,7 @@ export class Room {
   #hostTimer: NodeJS.Timeout | undefined
   #slots = new Map<number, PlayerSlot>()
   #byPort = new Map<PlayerPort, PlayerSlot>()
+  #bySid = new Map<string, PlayerSlot>()
   #kickedSids = new Set<string>()
   #kept: KeptFrame[] = []
   #keptBytes = 0
@@ -83,11 +122,23 @@ export class Room {
   #mailbox: RoomEvent[] = []
   #draining = false
   #peakDepth = 0
+  #sendSeq = 0
+  #fromPlayers = { frames: 0, bytes: 0 }
+  #toPlayers = { frames: 0, bytes: 0 }
+  /** Changes the host has not seen in a `state` yet, and changes not yet in a record write. */
+  #stateChanges = 0
+  #recordChanges = 0
+  /** A `settle` is due at the end of this turn. */
+  #settling = false
+  #deadline: NodeJS.Timeout | undefined
+  /** While an ended room closes its players: the code and where it got to. */
+  #teardown: { readonly code: CloseCode; readonly slots: Iterator<PlayerSlot> } | undefined
   #opts: RoomOptions
 
   constructor(opts: RoomOptions) {
     this.key = opts.key
     this.isPreset = opts.preset
+    this.createdAt = (opts.now ?? Date.now)()
     this.#name = opts.name
     this.#public = opts.public
     this.#maxPlayers = opts.maxPlayers
@@ -115,6 +166,10 @@ export class Room {
   get hostPresent(): boolean {
     return this.#host !== null
   }
+  /** The node this room runs on. */
+  get node(): string {
+    return this.#opts.node ?? ''
+  }
   /**
    * The most events that waited behind the one being handled since the last call (the
    * mailbox drains synchronously, so a depth read at any other moment would be 0).
@@ -135,7 +190,7 @@ export class Room {
     this.#host = host
     host.attached({ key: this.key, token })
     host.state(this.view())
-    this.#changed()
+    this.#changed(false)
     return token
   }
 
@@ -148,6 +203,14 @@ export class Room {
       stop: () => this.post({ type: 'stop', host }),
       send: (data, to) => this.post({ type: 'send', host, data, to }),
     }
+  }
+
+  /**
+   * An operator's `start`, `kick` or `stop` (the admin API): handled in the mailbox in turn
+   * with everything else, with or without a host. Resolves once it was carried out or refused.
+   */
+  operate(action: OperatorAction): Promise<OperatorOutcome> {
+    return new Promise((reply) => this.post({ type: 'operator', action, reply }))
   }
 
   post(event: RoomEvent): void {
@@ -165,24 +228,50 @@ export class Room {
   }
 
   #deliver(e: RoomEvent): void {
-    if (!this.#ended || e.type === 'player-disconnect' || e.type === 'host-detached') this.#handle(e)
-    else if (e.type === 'player-connect') e.port.close(CloseCode.NoSuchRoom)
-  }
-
-  view(): RoomStateView {
-    return {
-      name: this.#name,
-      players: [...this.#slots.keys()],
-      max_players: this.#maxPlayers,
-      accept_conns: this.#acceptConns,
+    if (!this.#ended) return this.#handle(e)
+    switch (e.type) {
+      case 'player-disconnect':
+        return this.#playerDisconnect(e.port)
+      case 'teardown':
+        return this.#closeSlice()
+      case 'player-connect':
+        return e.port.refuse(CloseCode.NoSuchRoom)
+      case 'host-resume':
+        return e.onRefused('ended')
+      case 'operator':
+        return e.reply({ ok: false, code: ErrorCode.NoSuchRoom, reason: `room ${this.key} has ended` })
     }
   }
 
+  /** The `state` a host is shown: O(players), built only when one is sent. */
+  view(): RoomStateView {
+    const players: number[] = []
+    const roster: RosterEntry[] = []
+    for (const slot of this.#slots.values()) {
+      players.push(slot.id)
+      roster.push(rosterEntry(slot))
+    }
+    return { name: this.#name, players, max_players: this.#maxPlayers, accept_conns: this.#acceptConns, roster }
+  }
+
+  /** Traffic and players, for operators. */
+  figures(): RoomFigures {
+    return {
+      createdAt: this.createdAt,
+      fromPlayers: { ...this.#fromPlayers },
+      toPlayers: { ...this.#toPlayers },
+      players: Array.from(this.#slots.values(), rosterEntry),
+    }
+  }
+
+  /** The room as the Store keeps it: O(players), so read when a write is due (`onChanged`). */
   record(): RoomRecord {
-    const players = [...this.#slots.values()].map((s) => (s.sid === undefined ? { id: s.id } : { id: s.id, sid: s.sid }))
+    const players = Array.from(this.#slots.values(), ({ id, sid, name }) =>
+      sid === undefined ? (name === undefined ? { id } : { id, name }) : name === undefined ? { id, sid } : { id, sid, name },
+    )
     return {
       key: this.key,
-      node: this.#opts.node ?? '',
+      node: this.node,
       name: this.#name,
       public: this.#public,
       maxPlayers: this.#maxPlayers,
@@ -191,6 +280,7 @@ export class Room {
       nextId: this.#nextId,
       players,
       kickedSids: [...this.#kickedSids],
+      createdAt: this.createdAt,
     }
   }
 
@@ -202,17 +292,18 @@ export class Room {
         if (e.host === this.#host) this.#send(e.data, e.to)
         return
       case 'player-connect':
-        return this.#playerConnect(e.port, e.sid)
+        return this.#playerConnect(e.port, e.sid, e.name)
       case 'player-disconnect':
         return this.#playerDisconnect(e.port)
       case 'start':
-        if (e.host !== this.#host) return
-        this.#acceptConns = false
-        this.#host.state(this.view())
-        this.#changed()
+        if (e.host === this.#host) this.#start()
         return
       case 'kick':
-        if (e.host === this.#host) this.#kick(e.host, e.player)
+        if (e.host !== this.#host) return
+        if (!this.#kick(e.player)) {
+          this.#showStateIfDue()
+          e.host.error(ErrorCode.UnknownPlayer, `no player ${e.player} in this room`)
+        }
         return
       case 'stop':
         if (e.host === this.#host) this.#end(CloseCode.RoomStopped)
@@ -226,46 +317,66 @@ export class Room {
         return
       case 'player-grace-over':
         return this.#playerGraceOver(e.player, e.epoch)
+      case 'show-state':
+        if (e.host === this.#host) this.#showStateIfDue()
+        return
+      case 'settle':
+        return this.#settle(e.deadline)
+      case 'teardown':
+        return
+      case 'operator':
+        return e.reply(this.#operate(e.action))
       case 'shutdown':
         return this.#end(CloseCode.ServiceRestart)
     }
   }
 
-  #playerConnect(port: PlayerPort, sid: string | undefined): void {
+  #playerConnect(port: PlayerPort, sid: string | undefined, name: string | undefined): void {
     if (sid !== undefined) {
-      if (this.#kickedSids.has(sid)) return port.close(CloseCode.Kicked)
-      for (const slot of this.#slots.values()) {
-        if (slot.sid !== sid) continue
-        // The same phone is back: same id, even if the room started or is full.
-        if (slot.port) {
-          this.#byPort.delete(slot.port)
-          slot.port.close(CloseCode.Replaced)
-        }
-        clearTimeout(slot.timer)
-        slot.timer = undefined
-        slot.port = port
-        this.#byPort.set(port, slot)
-        return
-      }
+      if (this.#kickedSids.has(sid)) return port.refuse(CloseCode.Kicked)
+      const slot = this.#bySid.get(sid)
+      if (slot) return this.#playerBack(slot, port, name)
     }
-    if (!this.#acceptConns) return port.close(CloseCode.RoomStarted)
-    if (this.#slots.size >= this.#maxPlayers) return port.close(CloseCode.RoomFull)
-    const slot: PlayerSlot = { id: this.#nextId++, sid, port, epoch: 0, timer: undefined }
+    if (!this.#acceptConns) return port.refuse(CloseCode.RoomStarted)
+    if (this.#slots.size >= this.#maxPlayers) return port.refuse(CloseCode.RoomFull)
+    const slot: PlayerSlot = { id: this.#nextId++, sid, name, port, epoch: 0, timer: undefined, lastSend: 0 }
     this.#slots.set(slot.id, slot)
     this.#byPort.set(port, slot)
-    if (this.#host) {
-      this.#host.playerJoined(slot.id)
-      this.#host.state(this.view())
-    }
+    if (sid !== undefined) this.#bySid.set(sid, slot)
+    this.#host?.playerJoined(slot.id, name)
     this.#changed()
+  }
+
+  /** The same phone is back (same sid): same id, even if the room started or is full. */
+  #playerBack(slot: PlayerSlot, port: PlayerPort, name: string | undefined): void {
+    const replaced = slot.port !== null
+    if (slot.port) {
+      this.#byPort.delete(slot.port)
+      slot.port.close(CloseCode.Replaced)
+    }
+    clearTimeout(slot.timer)
+    slot.timer = undefined
+    slot.port = port
+    this.#byPort.set(port, slot)
+    const renamed = name !== undefined && name !== slot.name
+    if (renamed) slot.name = name
+    this.#host?.playerBack?.(slot.id, replaced)
+    // A takeover changes nothing the roster shows, unless the new connection brought a new name.
+    if (!replaced || renamed) this.#changed(true, renamed)
   }
 
   #playerFrame(port: PlayerPort, data: Uint8Array | string): void {
     const slot = this.#byPort.get(port)
     if (!slot) return
-    if (this.#host) return this.#host.fromPlayer(slot.id, data, port.address)
-    // Host away: keep the frame for the resume, within bounds.
     const size = byteLength(data)
+    this.#fromPlayers.frames++
+    this.#fromPlayers.bytes += size
+    if (this.#host) {
+      // The host hears of a join (in a `state`) before it hears from the player, as it always did.
+      if (this.#stateChanges > 0) this.#showStateIfDue()
+      return this.#host.fromPlayer(slot.id, data, port.address)
+    }
+    // Host away: keep the frame for the resume, within bounds.
     const { keptFrames, keptBytes } = this.#opts.limits
     if (this.#kept.length >= keptFrames || this.#keptBytes + size > keptBytes) {
       this.#dropped++
@@ -284,10 +395,12 @@ export class Room {
     slot.port = null
     if (this.#ended) return
     if (slot.sid !== undefined && this.#opts.limits.playerGraceMs > 0) {
-      // Hold the place: the host sees nothing unless the grace period runs out.
+      // Hold the place: the host hears `player_away`, and `player_left` only if the grace runs out.
       const epoch = ++slot.epoch
       slot.timer = setTimeout(() => this.post({ type: 'player-grace-over', player: slot.id, epoch }), this.#opts.limits.playerGraceMs)
       slot.timer.unref()
+      this.#host?.playerAway?.(slot.id)
+      this.#changed(true, false)
       return
     }
     this.#removePlayer(slot)
@@ -302,16 +415,21 @@ export class Room {
   #removePlayer(slot: PlayerSlot): void {
     clearTimeout(slot.timer)
     this.#slots.delete(slot.id)
-    if (this.#host) {
-      this.#host.playerLeft(slot.id)
-      this.#host.state(this.view())
-    }
+    if (slot.sid !== undefined) this.#bySid.delete(slot.sid)
+    this.#host?.playerLeft(slot.id)
     this.#changed()
   }
 
-  #kick(host: Host, player: number): void {
+  #start(): void {
+    if (!this.#acceptConns) return
+    this.#acceptConns = false
+    this.#changed()
+  }
+
+  /** Kicks `player` (closed 4001, its sid refused from now on); false if no such player. */
+  #kick(player: number): boolean {
     const slot = this.#slots.get(player)
-    if (!slot) return host.error('unknown_player', `no player ${player} in this room`)
+    if (!slot) return false
     if (slot.sid !== undefined) this.#kickedSids.add(slot.sid)
     if (slot.port) {
       this.#byPort.delete(slot.port)
@@ -319,23 +437,45 @@ export class Room {
       slot.port = null
     }
     this.#removePlayer(slot)
+    return true
+  }
+
+  #operate(action: OperatorAction): OperatorOutcome {
+    if (action.kind === 'kick') {
+      if (this.#kick(action.player)) return { ok: true }
+      return { ok: false, code: ErrorCode.UnknownPlayer, reason: `no player ${action.player} in room ${this.key}` }
+    }
+    if (this.isPreset) return { ok: false, code: ErrorCode.PresetRoom, reason: `${this.key} is a preset room: it is never started or stopped` }
+    if (action.kind === 'start') this.#start()
+    else this.#end(CloseCode.RoomStopped)
+    return { ok: true }
   }
 
   #send(data: Uint8Array | string, to: readonly number[] | undefined): void {
+    const size = byteLength(data)
     if (to === undefined) {
-      for (const slot of this.#slots.values()) {
-        if (slot.port) slot.port.send(data)
-        else this.#opts.onDropped?.('player-away', 1)
-      }
+      for (const slot of this.#slots.values()) this.#sendTo(slot, data, size)
       return
     }
+    // Each listed player gets the frame once, however often it is listed; unknown ids are
+    // skipped (the player may have just left). So a send costs at most the room's size in frames.
+    const seq = ++this.#sendSeq
     for (const id of to) {
-      // Unknown ids are skipped: the player may have just left.
       const slot = this.#slots.get(id)
-      if (!slot) continue
-      if (slot.port) slot.port.send(data)
-      else this.#opts.onDropped?.('player-away', 1)
+      if (slot === undefined || slot.lastSend === seq) continue
+      slot.lastSend = seq
+      this.#sendTo(slot, data, size)
     }
+  }
+
+  #sendTo(slot: PlayerSlot, data: Uint8Array | string, size: number): void {
+    if (!slot.port) {
+      this.#opts.onDropped?.('player-away', 1)
+      return
+    }
+    slot.port.send(data)
+    this.#toPlayers.frames++
+    this.#toPlayers.bytes += size
   }
 
   #hostDetached(host: Host): void {
@@ -359,25 +499,23 @@ export class Room {
     const dropped = this.#dropped
     this.#dropped = 0
     host.attached({ key: this.key, token: fresh, dropped })
-    host.state(this.view())
+    this.#sendState()
     const kept = this.#kept
     this.#kept = []
     this.#keptBytes = 0
     for (const f of kept) host.fromPlayer(f.player, f.data, f.address)
-    this.#changed()
+    this.#changed(false)
   }
 
-  /** Ends the room: every player closed with `code`, the host told, then onEnded. */
+  /**
+   * Ends the room: the host is told at once and `onEnded` called; the players are closed with
+   * `code` a slice per turn (closing 10,000 sockets at once would hold the event loop).
+   */
   #end(code: CloseCode): void {
     if (this.#ended) return
     this.#ended = true
     clearTimeout(this.#hostTimer)
-    for (const slot of this.#slots.values()) {
-      clearTimeout(slot.timer)
-      if (slot.port) slot.port.close(code)
-    }
-    this.#byPort.clear()
-    this.#slots.clear()
+    clearTimeout(this.#deadline)
     this.#kept = []
     const host = this.#host
     this.#host = null
@@ -385,10 +523,72 @@ export class Room {
       if (code === CloseCode.ServiceRestart) host.restarting()
       else host.stopped()
     }
+    this.#teardown = { code, slots: this.#slots.values() }
+    this.#closeSlice()
     this.#opts.onEnded(this, code)
   }
 
-  #changed(): void {
-    this.#opts.onChanged?.(this.record())
+  #closeSlice(): void {
+    const teardown = this.#teardown
+    if (!teardown) return
+    for (let i = 0; i < TEARDOWN_SLICE; i++) {
+      const next = teardown.slots.next()
+      if (next.done === true) {
+        this.#teardown = undefined
+        this.#slots.clear()
+        this.#byPort.clear()
+        this.#bySid.clear()
+        return
+      }
+      const slot = next.value
+      clearTimeout(slot.timer)
+      const port = slot.port
+      if (!port) continue
+      slot.port = null
+      this.#byPort.delete(port)
+      port.close(teardown.code)
+    }
+    setImmediate(() => this.post({ type: 'teardown' }))
+  }
+
+  /** Count a change of what `state` shows and of what the record holds. */
+  #changed(state = true, record = true): void {
+    if (state) this.#stateChanges++
+    if (record && this.#opts.onChanged) this.#recordChanges++
+    if (this.#settling) return
+    this.#settling = true
+    setImmediate(this.#settleTurn)
+  }
+
+  readonly #settleTurn = (): void => this.post({ type: 'settle', deadline: false })
+  readonly #settleLate = (): void => this.post({ type: 'settle', deadline: true })
+
+  /** End of a turn with changes (or the deadline): rebuild what pays for itself (pacing.ts). */
+  #settle(deadline: boolean): void {
+    if (deadline) this.#deadline = undefined
+    else this.#settling = false
+    const players = this.#slots.size
+    if (this.#stateChanges > 0 && (deadline || worthRebuilding(this.#stateChanges, players))) this.#sendState()
+    if (this.#recordChanges > 0 && (deadline || worthRebuilding(this.#recordChanges, players))) {
+      this.#recordChanges = 0
+      this.#opts.onChanged?.()
+    }
+    if (this.#stateChanges === 0 && this.#recordChanges === 0) {
+      clearTimeout(this.#deadline)
+      this.#deadline = undefined
+    } else if (this.#deadline === undefined) {
+      this.#deadline = setTimeout(this.#settleLate, MAX_DELAY_MS)
+      this.#deadline.unref()
+    }
+  }
+
+  /** Before the host hears anything but a join or leave: the pending `state`, if it pays. */
+  #showStateIfDue(): void {
+    if (this.#stateChanges > 0 && worthRebuilding(this.#stateChanges, this.#slots.size)) this.#sendState()
+  }
+
+  #sendState(): void {
+    this.#stateChanges = 0
+    this.#host?.state(this.view())
   }
 }

@@ -1,9 +1,24 @@
 import { createHash } from 'node:crypto'
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { checkSnapshotArgs, type RoomRecord, type Store, type StoredSnapshot } from './store.js'
+import {
+  checkSnapshotArgs,
+  DEFAULT_ORPHAN_COOLDOWN_MS,
+  DEFAULT_ORPHAN_TTL_MS,
+  OwnershipLost,
+  patchRecord,
+  byNode,
+  type ExpiryOptions,
+  type LapsedNode,
+  type NodeList,
+  type Ownership,
+  type RoomPatch,
+  type RoomRecord,
+  type Store,
+  type StoredSnapshot,
+} from './store.js'
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends ExpiryOptions {
   /** The clock, in ms (tests move it). */
   readonly now?: () => number
   /**
@@ -15,10 +30,16 @@ export interface MemoryStoreOptions {
 
 /**
  * The embedded default: everything in this process's memory, except snapshots when a data
- * directory is given.
+ * directory is given. Nodes that share one instance (tests) form a cluster in one process.
  */
 export class MemoryStore implements Store {
-  #owners = new Map<string, string>()
+  /** The directory: code → ownership. */
+  #entries = new Map<string, Ownership>()
+  /** node → the codes whose entry named it (may hold codes since moved; checked on read). */
+  #byNode = new Map<string, Set<string>>()
+  /** node → time (ms) its lease runs out. */
+  #leases = new Map<string, number>()
+  #epoch = 0
   /** code → time (ms) when its cooldown ends. */
   #cooling = new Map<string, number>()
   #records = new Map<string, RoomRecord>()
@@ -26,47 +47,173 @@ export class MemoryStore implements Store {
   /** Per snapshot name, the last write queued: writes of one name run in call order. */
   #writes = new Map<string, Promise<void>>()
   #now: () => number
+  readonly #orphanTtlMs: number
+  readonly #orphanCooldownMs: number
   readonly #snapshotDir: string | undefined
 
   /** `new MemoryStore()`, `new MemoryStore({ dataDir })`, or `new MemoryStore(clock)`. */
   constructor(opts: MemoryStoreOptions | (() => number) = {}) {
     const o = typeof opts === 'function' ? { now: opts } : opts
     this.#now = o.now ?? Date.now
+    this.#orphanTtlMs = o.orphanTtlMs ?? DEFAULT_ORPHAN_TTL_MS
+    this.#orphanCooldownMs = o.orphanCooldownMs ?? DEFAULT_ORPHAN_COOLDOWN_MS
     this.#snapshotDir = o.dataDir === undefined || o.dataDir === '' ? undefined : join(o.dataDir, 'snapshots')
   }
 
   async reserveCode(code: string, node: string): Promise<boolean> {
-    if (this.#owners.has(code)) return false
-    const until = this.#cooling.get(code)
-    if (until !== undefined) {
-      if (until > this.#now()) return false
-      this.#cooling.delete(code)
-    }
-    this.#owners.set(code, node)
-    return true
+    return (await this.claimCode(code, node)) !== undefined
+  }
+
+  async claimCode(code: string, node: string): Promise<Ownership | undefined> {
+    if (this.#entry(code) !== undefined || this.#isCooling(code)) return undefined
+    const own = { node, epoch: ++this.#epoch }
+    this.#setEntry(code, own)
+    return { ...own }
   }
 
   async lookupCode(code: string): Promise<string | undefined> {
-    return this.#owners.get(code)
+    return this.#entry(code)?.node
+  }
+
+  async owner(code: string): Promise<Ownership | undefined> {
+    const e = this.#entry(code)
+    return e && { ...e }
   }
 
   async releaseCode(code: string, cooldownMs: number): Promise<void> {
-    if (!this.#owners.delete(code)) return
-    if (cooldownMs > 0) this.#cooling.set(code, this.#now() + cooldownMs)
+    if (this.#entry(code) === undefined) return
+    this.#release(code, this.#now() + cooldownMs)
     this.#sweep()
   }
 
-  async saveRoom(record: RoomRecord): Promise<void> {
+  async releaseRoom(code: string, fence: Ownership, cooldownMs: number): Promise<void> {
+    this.#fence(code, fence)
+    this.#release(code, this.#now() + cooldownMs)
+    this.#records.delete(code)
+    this.#sweep()
+  }
+
+  async saveRoom(record: RoomRecord, fence?: Ownership): Promise<void> {
+    if (fence) this.#fence(record.key, fence)
     this.#records.set(record.key, structuredClone(record))
   }
 
+  async updateRoom(code: string, patch: RoomPatch, fence?: Ownership): Promise<void> {
+    if (fence) this.#fence(code, fence)
+    const r = this.#records.get(code)
+    if (r === undefined) throw new Error(`room ${code} has no record to update`)
+    this.#records.set(code, structuredClone(patchRecord(r, patch)))
+  }
+
   async loadRoom(code: string): Promise<RoomRecord | undefined> {
+    this.#entry(code) // an expired orphan's record goes with its entry
     const r = this.#records.get(code)
     return r && structuredClone(r)
   }
 
   async deleteRoom(code: string): Promise<void> {
     this.#records.delete(code)
+  }
+
+  async restoreRoom(record: RoomRecord, fence: Ownership): Promise<void> {
+    const code = record.key
+    const current = this.#entry(code)
+    if (current === undefined) {
+      if (this.#isCooling(code)) throw new OwnershipLost(code, fence, undefined)
+      this.#setEntry(code, { ...fence })
+      this.#epoch = Math.max(this.#epoch, fence.epoch)
+    } else {
+      this.#fence(code, fence)
+    }
+    this.#records.set(code, structuredClone(record))
+  }
+
+  async adoptRoom(code: string, expected: Ownership, node: string): Promise<Ownership | undefined> {
+    const cur = this.#entry(code)
+    if (cur === undefined || cur.node !== expected.node || cur.epoch !== expected.epoch) return undefined
+    const own = { node, epoch: ++this.#epoch }
+    this.#setEntry(code, own)
+    const r = this.#records.get(code)
+    if (r) this.#records.set(code, { ...r, node })
+    return { ...own }
+  }
+
+  async roomsOf(node: string): Promise<string[]> {
+    const out: string[] = []
+    for (const code of this.#byNode.get(node) ?? []) if (this.#entry(code)?.node === node) out.push(code)
+    return out.sort()
+  }
+
+  async renewLease(node: string, ttlMs: number): Promise<void> {
+    // A node back after its rooms expired does not get them back.
+    this.#expireNode(node)
+    this.#leases.set(node, this.#now() + ttlMs)
+  }
+
+  async dropLease(node: string): Promise<void> {
+    if (this.#leases.has(node)) this.#leases.set(node, Math.min(this.#leases.get(node)!, this.#now()))
+  }
+
+  async nodes(): Promise<NodeList> {
+    const now = this.#now()
+    const live: string[] = []
+    const lapsed: LapsedNode[] = []
+    for (const [node, lease] of [...this.#leases]) {
+      if (this.#expireNode(node)) continue
+      if (lease > now) live.push(node)
+      else lapsed.push({ node, forMs: now - lease })
+    }
+    return { live: live.sort(), lapsed: lapsed.sort(byNode) }
+  }
+
+  /** The live entry of `code`; an orphan past its time is expired here, on the way. */
+  #entry(code: string): Ownership | undefined {
+    const e = this.#entries.get(code)
+    if (e === undefined) return undefined
+    const lease = this.#leases.get(e.node)
+    if (lease === undefined || lease + this.#orphanTtlMs > this.#now()) return e
+    this.#release(code, lease + this.#orphanTtlMs + this.#orphanCooldownMs)
+    this.#records.delete(code)
+    return undefined
+  }
+
+  /** If `node`'s lease ran out more than the orphan TTL ago: expire its rooms, forget it. */
+  #expireNode(node: string): boolean {
+    const lease = this.#leases.get(node)
+    if (lease === undefined || lease + this.#orphanTtlMs > this.#now()) return false
+    for (const code of this.#byNode.get(node) ?? []) this.#entry(code)
+    this.#byNode.delete(node)
+    this.#leases.delete(node)
+    return true
+  }
+
+  #fence(code: string, fence: Ownership): void {
+    const cur = this.#entry(code)
+    if (cur === undefined || cur.node !== fence.node || cur.epoch !== fence.epoch) throw new OwnershipLost(code, fence, cur && { ...cur })
+  }
+
+  #setEntry(code: string, own: Ownership): void {
+    this.#entries.set(code, own)
+    let set = this.#byNode.get(own.node)
+    if (!set) this.#byNode.set(own.node, (set = new Set()))
+    set.add(code)
+  }
+
+  /** Remove `code`'s entry; it cools down until `until` (ms). */
+  #release(code: string, until: number): void {
+    const e = this.#entries.get(code)
+    if (e === undefined) return
+    this.#entries.delete(code)
+    this.#byNode.get(e.node)?.delete(code)
+    if (until > this.#now()) this.#cooling.set(code, until)
+  }
+
+  #isCooling(code: string): boolean {
+    const until = this.#cooling.get(code)
+    if (until === undefined) return false
+    if (until > this.#now()) return true
+    this.#cooling.delete(code)
+    return false
   }
 
   saveSnapshot(name: string, snapshot: StoredSnapshot): Promise<void> {

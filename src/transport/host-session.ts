@@ -5,7 +5,12 @@
  * Frames are handled one at a time in arrival order; while an asynchronous step runs (room
  * creation reserves a code in the Store), later frames wait in `#queue`, so a page that
  * pipelines `prepare` and `to` sees them applied in order.
+ *
+ * Text frames reach this session unchecked (the host endpoint skips ws's own UTF-8 check), so
+ * that a frame that is not UTF-8 is answered with `error` before the connection is failed
+ * with 1007 (RFC 6455 §8.1 requires the close; the `error` tells the page why).
  */
+import { isUtf8 } from 'node:buffer'
 import type { Logger } from 'pino'
 import type { WebSocket } from 'ws'
 import { CloseCode, ErrorCode } from '../errors.js'
@@ -13,6 +18,7 @@ import type { CommandParser } from '../protocol/commands.js'
 import type { HostCodec } from '../protocol/host-codec.js'
 import type { HostCommand, ServerMessage } from '../protocol/messages.js'
 import type { Host, RoomControl, RoomStateView } from '../rooms/host.js'
+import type { CreateOutcome } from '../rooms/registry.js'
 import type { Room } from '../rooms/room.js'
 import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
@@ -69,13 +75,19 @@ export class HostSession implements Host {
     )
   }
   state(s: RoomStateView): void {
-    this.#send({ cmd: 'state', name: s.name, players: s.players, max_players: s.max_players, accept_conns: s.accept_conns })
+    this.#send({ cmd: 'state', name: s.name, players: s.players, max_players: s.max_players, accept_conns: s.accept_conns, roster: s.roster })
   }
-  playerJoined(player: number): void {
-    this.#send({ cmd: 'player_joined', player })
+  playerJoined(player: number, name?: string): void {
+    this.#send(name === undefined ? { cmd: 'player_joined', player } : { cmd: 'player_joined', player, name })
   }
   playerLeft(player: number): void {
     this.#send({ cmd: 'player_left', player })
+  }
+  playerAway(player: number): void {
+    this.#send({ cmd: 'player_away', player })
+  }
+  playerBack(player: number, replaced: boolean): void {
+    this.#send(replaced ? { cmd: 'player_back', player, replaced } : { cmd: 'player_back', player })
   }
   fromPlayer(player: number, data: Uint8Array | string): void {
     this.#send(typeof data === 'string' ? { cmd: 'from_str', from: player, data } : { cmd: 'from', from: player, data })
@@ -111,13 +123,17 @@ export class HostSession implements Host {
   }
 
   #handle(frame: Buffer, isBinary: boolean): void {
+    if (!isBinary && !isUtf8(frame)) {
+      this.#refuse(ErrorCode.MalformedFrame, 'a text frame that is not valid UTF-8; closing the connection (1007)')
+      return this.#conn.close(CloseCode.InvalidPayload)
+    }
     if (isBinary !== this.#codec.binary) {
-      return this.error(ErrorCode.WrongFrameType, this.#codec.binary ? 'host frames are CBOR in binary frames (or open /CREATE?format=json)' : 'this session speaks JSON in text frames')
+      return this.#refuse(ErrorCode.WrongFrameType, this.#codec.binary ? 'host frames are CBOR in binary frames (or open /CREATE?format=json)' : 'this session speaks JSON in text frames')
     }
     const decoded = this.#codec.decode(frame)
-    if (!decoded.ok) return this.error(decoded.code, decoded.reason)
+    if (!decoded.ok) return this.#refuse(decoded.code, decoded.reason)
     const parsed = this.#ctx.parse(decoded.value)
-    if (!parsed.ok) return this.error(parsed.code, parsed.reason)
+    if (!parsed.ok) return this.#refuse(parsed.code, parsed.reason)
     const command = parsed.command
     if (this.#detached) return this.error(ErrorCode.NotPrepared, 'this connection no longer has a room')
     const control = this.#control
@@ -134,8 +150,18 @@ export class HostSession implements Host {
         return control.stop()
       case 'prepare':
       case 'resume':
-        return this.error(ErrorCode.AlreadyPrepared, `${command.cmd}: this connection already has room ${control.key}`)
+        return this.#refuse(ErrorCode.AlreadyPrepared, `${command.cmd}: this connection already has room ${control.key}`)
     }
+  }
+
+  /**
+   * Refuse a frame the room never saw. The room may owe this host a `state` for changes the
+   * host's earlier frames made (`start`, a kick): it is shown first, so answers keep the order
+   * of the frames.
+   */
+  #refuse(code: ErrorCode, reason: string): void {
+    if (this.#room && !this.#detached) this.#room.post({ type: 'show-state', host: this })
+    this.error(code, reason)
   }
 
   #withoutRoom(command: HostCommand): void {
@@ -152,9 +178,9 @@ export class HostSession implements Host {
     this.#ctx.registry
       .create(this, { name: command.name ?? '', public: command.public ?? false, maxPlayers: command.max_players })
       .then(
-        (room) => {
-          if (!room) this.error(ErrorCode.Unavailable, 'prepare: no free room code; retry')
-          else if (this.#conn.ws.readyState !== 1) room.post({ type: 'host-detached', host: this })
+        (outcome: CreateOutcome) => {
+          if (!outcome.ok) this.error(outcome.code, outcome.reason)
+          else if (this.#conn.ws.readyState !== 1) outcome.room.post({ type: 'host-detached', host: this })
         },
         (err: unknown) => {
           this.#ctx.logger.error({ err }, 'room creation failed')
@@ -177,7 +203,12 @@ export class HostSession implements Host {
       type: 'host-resume',
       host: this,
       token,
-      onRefused: () => {
+      onRefused: (why) => {
+        // The room ended between the lookup and the resume: as if it had not been found.
+        if (why === 'ended') {
+          throttle.take(this.#address)
+          return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
+        }
         this.#badTokens++
         this.#ctx.joinThrottle.take(this.#address)
         if (this.#badTokens >= MAX_BAD_TOKENS) return this.#conn.close(CloseCode.PolicyViolation)

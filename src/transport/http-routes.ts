@@ -9,6 +9,8 @@ import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import type { AddressWindow } from './address-window.js'
 import type { Readiness } from '../readiness.js'
+import { HttpErrorCode } from '../errors.js'
+import { corsHeaders, refuse, sendJson } from './http-reply.js'
 
 /** A game's HTTP routes: answers and returns true, or returns false to pass. */
 export interface HttpRoute {
@@ -23,23 +25,18 @@ export interface LobbyOptions {
   readonly readiness: Readiness
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  })
-  res.end(text)
-}
-
 /** A room in the lobby's shape; `players` is a count here. */
 function lobbyEntry(room: Room) {
   return { key: room.key, name: room.name, players: room.playerCount, max_players: room.maxPlayers, accept_conns: room.acceptConns }
 }
 
 const ROOM_LOOKUP = /^\/api\/rooms\/([^/]{1,64})\/?$/  // codes are plain letters: no decoding
+
+/** The lobby is public: a game page on another origin may read it (GET, HEAD, preflight). */
+const LOBBY_CORS = corsHeaders('GET, HEAD, OPTIONS')
+
+/** Paths that answer while the server is stopping (everything else: 503 `shutting_down`). */
+export const STOPPING_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics'])
 
 export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
   return {
@@ -55,9 +52,15 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
         sendJson(res, report.status === 'ready' ? 200 : 503, report)
         return true
       }
+      const lobby = path === '/api/rooms' || path === '/api/rooms/' || ROOM_LOOKUP.test(path)
+      if (lobby && req.method === 'OPTIONS') {
+        res.writeHead(204, LOBBY_CORS).end()
+        return true
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        if (path === '/metrics' || path === '/api/rooms' || ROOM_LOOKUP.test(path)) {
-          sendJson(res, 405, { error: `${req.method} is not allowed here; use GET` }, { allow: 'GET, HEAD' })
+        if (path === '/metrics' || lobby) {
+          const allow = lobby ? 'GET, HEAD, OPTIONS' : 'GET, HEAD'
+          refuse(res, HttpErrorCode.MethodNotAllowed, `${req.method} is not allowed here; use GET`, { allow, ...(lobby ? LOBBY_CORS : {}) })
           return true
         }
         return false
@@ -68,29 +71,29 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
             res.writeHead(200, { 'content-type': opts.metrics.contentType })
             res.end(text)
           },
-          (err: unknown) => sendJson(res, 500, { error: `metrics failed: ${(err as Error).message}` }),
+          (err: unknown) => refuse(res, HttpErrorCode.InternalError, `metrics failed: ${(err as Error).message}`),
         )
         return true
       }
       if (path === '/api/rooms' || path === '/api/rooms/') {
         const rooms = [...opts.registry.rooms()].filter((r) => r.isPublic).map(lobbyEntry)
-        sendJson(res, 200, { rooms })
+        sendJson(res, 200, { rooms }, LOBBY_CORS)
         return true
       }
       const m = ROOM_LOOKUP.exec(path)
       if (m) {
         const throttle = opts.joinThrottle
         if (throttle.exhausted(address)) {
-          sendJson(res, 429, { error: 'too many unknown room codes from this address; retry in a minute' }, { 'retry-after': '60' })
+          refuse(res, HttpErrorCode.TooManyLookups, 'too many unknown room codes from this address; retry in a minute', { ...LOBBY_CORS, 'retry-after': '60' })
           return true
         }
         const room = opts.registry.get(normalizeCode(m[1]!))
         if (!room) {
           throttle.take(address)
-          sendJson(res, 404, { error: 'no such room' })
+          refuse(res, HttpErrorCode.NoSuchRoom, 'no such room', LOBBY_CORS)
           return true
         }
-        sendJson(res, 200, lobbyEntry(room))
+        sendJson(res, 200, lobbyEntry(room), LOBBY_CORS)
         return true
       }
       return false

@@ -6,16 +6,32 @@ import type { WebSocket } from 'ws'
 import type { CloseCode } from '../errors.js'
 import type { PlayerPort } from '../rooms/player-port.js'
 import type { Room } from '../rooms/room.js'
+import type { AddressWindow } from './address-window.js'
 import type { Connection } from './connection.js'
 import type { ServerMetrics } from '../metrics.js'
+
+export interface PlayerSessionContext {
+  readonly metrics: ServerMetrics
+  /** Failed joins count here: a join the room refuses (started, full, …) is one. */
+  readonly joinThrottle: AddressWindow
+}
+
+/** What a phone asked for on its URL: `?sid=` and `?name=`, both checked already. */
+export interface PlayerJoin {
+  readonly sid: string | undefined
+  readonly name: string | undefined
+}
 
 export class PlayerSession implements PlayerPort {
   readonly address: string
   #conn: Connection
+  #throttle: AddressWindow
 
-  constructor(conn: Connection, room: Room, sid: string | undefined, address: string, metrics: ServerMetrics) {
+  constructor(conn: Connection, room: Room, join: PlayerJoin, address: string, ctx: PlayerSessionContext) {
     this.#conn = conn
     this.address = address
+    this.#throttle = ctx.joinThrottle
+    const { metrics } = ctx
     const ws: WebSocket = conn.ws
     // Register before joining: the room may close this port during the join itself.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -24,7 +40,7 @@ export class PlayerSession implements PlayerPort {
       room.post({ type: 'player-frame', port: this, data: isBinary ? data : data.toString('utf8') })
     })
     conn.onClose = () => room.post({ type: 'player-disconnect', port: this })
-    room.post({ type: 'player-connect', port: this, sid })
+    room.post({ type: 'player-connect', port: this, sid: join.sid, name: join.name })
   }
 
   send(data: Uint8Array | string): void {
@@ -32,6 +48,11 @@ export class PlayerSession implements PlayerPort {
   }
 
   close(code: CloseCode): void {
+    this.#conn.close(code)
+  }
+
+  refuse(code: CloseCode): void {
+    this.#throttle.take(this.address)
     this.#conn.close(code)
   }
 }

@@ -3,7 +3,8 @@
  *
  * - `/CREATE` (`?format=json` for JSON mode): a host, frames up to the host limit.
  * - `/ws/listen`, `/v2/ws/listen`, when a game claims them: a listener of that game.
- * - `/<CODE>` (case-insensitive, `?sid=` optional): a player, frames up to the player limit.
+ * - `/<CODE>` (case-insensitive, `?sid=` and `?name=` optional): a player, frames up to the
+ *   player limit.
  *
  * A refused connection is accepted and then closed with a code, so a browser's `onclose`
  * can tell the person why (origin → 1008, throttled → 4029, unknown room → 4004, …).
@@ -19,6 +20,7 @@ import { commandParser } from '../protocol/commands.js'
 import { CborCodec, JsonCodec } from '../protocol/host-codec.js'
 import type { RoomRegistry } from '../rooms/registry.js'
 import { normalizeCode } from '../rooms/room-code.js'
+import { isPlayerName } from '../protocol/player-name.js'
 import { AddressWindow } from './address-window.js'
 import { clientAddress } from './client-address.js'
 import { Connection, ReasonedWebSocket, type ConnectionContext } from './connection.js'
@@ -62,7 +64,8 @@ export class WsGateway {
     this.#opts = opts
     const { settings } = opts
     const common = { noServer: true, perMessageDeflate: false, clientTracking: false, WebSocket: ReasonedWebSocket } as const
-    this.#hostWss = new WebSocketServer({ ...common, maxPayload: settings.hostMaxFrame })
+    // Hosts get an `error` before a 1007 for a text frame that is not UTF-8: HostSession checks.
+    this.#hostWss = new WebSocketServer({ ...common, maxPayload: settings.hostMaxFrame, skipUTF8Validation: true })
     this.#playerWss = new WebSocketServer({ ...common, maxPayload: settings.playerMaxFrame })
     this.#heartbeat = new Heartbeat(settings.pingIntervalMs)
     this.#roomCreations = new AddressWindow(settings.roomsPerMinute)
@@ -139,7 +142,9 @@ export class WsGateway {
 
   #host(conn: Connection, url: URL, address: string): void {
     const json = url.searchParams.get('format') === 'json'
-    const codec = json ? new JsonCodec() : new CborCodec(this.#opts.settings.cborMaxDepth)
+    const { cborMaxDepth: maxDepth, cborMaxContainers: maxContainers, cborMaxMapEntries: maxMapEntries } = this.#opts.settings
+    const limits = { maxDepth, maxContainers, maxMapEntries }
+    const codec = json ? new JsonCodec(limits) : new CborCodec(limits)
     this.#heartbeat.watch(conn.ws)
     new HostSession(conn, codec, address, {
       registry: this.#opts.registry,
@@ -156,6 +161,8 @@ export class WsGateway {
     if (throttle.exhausted(address)) return conn.close(CloseCode.TooManyAttempts)
     const sid = url.searchParams.get('sid') ?? undefined
     if (sid !== undefined && !SID.test(sid)) return conn.close(CloseCode.PolicyViolation)
+    const name = url.searchParams.get('name') ?? undefined
+    if (name !== undefined && !isPlayerName(name)) return conn.close(CloseCode.PolicyViolation)
     const match = ROOM_PATH.exec(path)
     const room = match ? this.#opts.registry.get(normalizeCode(match[1]!)) : undefined
     if (!room) {
@@ -163,7 +170,7 @@ export class WsGateway {
       return conn.close(CloseCode.NoSuchRoom)
     }
     this.#heartbeat.watch(conn.ws)
-    new PlayerSession(conn, room, sid, address, this.#opts.metrics)
+    new PlayerSession(conn, room, { sid, name }, address, { metrics: this.#opts.metrics, joinThrottle: throttle })
   }
 }
 

@@ -5,6 +5,8 @@ import { Encoder, decode } from 'cbor-x'
 import { inspectCbor, type CborLimits } from '../../src/protocol/cbor-guard.js'
 
 const limits: CborLimits = { maxDepth: 16 }
+/** The limits the host codec applies by default (PARTYLINE_CBOR_MAX_*). */
+const hostLimits: CborLimits = { maxDepth: 16, maxContainers: 64, maxMapEntries: 64 }
 /** How the host codec and the clients encode: plain maps, byte strings without typed-array tags. */
 const plain = new Encoder({ useRecords: false, tagUint8Array: false })
 
@@ -111,6 +113,46 @@ const hostile: HostileCase[] = [
   { name: 'an unassigned two-byte simple value', frame: bytes(0xf8, 0x80), reason: 'unassigned simple value 128' },
 ]
 
+/** Honest frames, well-formed and tag-free, that cost the decoder far more than their size. */
+const tooComplex: Array<HostileCase & { exceeded: 'containers' | 'map-entries' }> = [
+  {
+    name: 'a map of 120,000 entries (65 ms for cbor-x to build)',
+    frame: concat(bytes(0xba, 0x00, 0x01, 0xd4, 0xc0), new Uint8Array(240_000)),
+    reason: 'more than 64 map entries in one message',
+    exceeded: 'map-entries',
+  },
+  {
+    name: '1 MiB of empty arrays in an array (190 ms)',
+    frame: concat(bytes(0x9a, 0x00, 0x0f, 0xff, 0xfb), new Uint8Array(0xffffb).fill(0x80)),
+    reason: 'more than 64 maps and arrays in one message',
+    exceeded: 'containers',
+  },
+  {
+    name: '350,000 one-entry maps in an array (210 ms)',
+    frame: concat(bytes(0x9a, 0x00, 0x05, 0x55, 0x55), repeat([0xa1, 0x00, 0x00], 3 * 0x55555)),
+    reason: 'more than 64 maps and arrays in one message',
+    exceeded: 'containers',
+  },
+  {
+    name: 'an indefinite map of 65 entries',
+    frame: concat(bytes(0xbf), repeat([0x00, 0x00], 130), bytes(0xff)),
+    reason: 'more than 64 map entries in one message',
+    exceeded: 'map-entries',
+  },
+  {
+    name: 'a protocol message with 65 keys',
+    frame: plain.encode({ cmd: 'start', ...Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, i])) }),
+    reason: 'more than 64 map entries in one message',
+    exceeded: 'map-entries',
+  },
+  {
+    name: 'two maps of 40 entries each',
+    frame: plain.encode([Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`a${i}`, i])), Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`b${i}`, i]))]),
+    reason: 'more than 64 map entries in one message',
+    exceeded: 'map-entries',
+  },
+]
+
 /** Valid host messages and edge shapes that must pass. */
 const valid: Array<{ name: string; frame: Uint8Array }> = [
   { name: 'prepare', frame: plain.encode({ cmd: 'prepare', max_players: 8, name: 'Quiz' }) },
@@ -213,6 +255,27 @@ t.test('cbor-guard - hostile frames are refused with a specific reason', async (
   }
 })
 
+t.test('cbor-guard - past the structure limits, honest frames are refused with `exceeded` set; other refusals have none', async (t) => {
+  for (const { name, frame, reason, exceeded } of tooComplex) {
+    const verdict = inspectCbor(frame, hostLimits)
+    t.same(verdict, { ok: false, reason, exceeded }, name)
+    t.same(inspectCbor(frame, limits), { ok: true }, `${name}: well-formed, accepted without the limits`)
+  }
+  for (const { name, frame } of hostile) {
+    const verdict = inspectCbor(frame, hostLimits)
+    t.equal(verdict.ok, false, `${name}: still refused`)
+    t.equal(verdict.ok ? undefined : verdict.exceeded, undefined, `${name}: broken, not past a limit`)
+  }
+  const protocol = valid.slice(0, 5)
+  for (const { name, frame } of protocol) t.same(inspectCbor(frame, hostLimits), { ok: true }, `${name}: within the host limits`)
+  t.same(inspectCbor(plain.encode({ cmd: 'to', to: [1, 1, 1], data: new Array<number>(40_000).fill(7) }), hostLimits), { ok: true }, 'long arrays of scalars are not limited')
+  t.same(inspectCbor(bytes(0x80), { maxDepth: 1, maxContainers: 0 }), { ok: false, reason: 'more than 0 maps and arrays in one message', exceeded: 'containers' })
+  for (const bad of [-1, 1.5, NaN]) {
+    t.equal(inspectCbor(bytes(0x01), { maxDepth: 1, maxContainers: bad }).ok, false, `maxContainers ${bad}`)
+    t.equal(inspectCbor(bytes(0x01), { maxDepth: 1, maxMapEntries: bad }).ok, false, `maxMapEntries ${bad}`)
+  }
+})
+
 t.test('cbor-guard - protocol messages and valid edge shapes are accepted', async (t) => {
   for (const { name, frame } of valid) t.same(inspectCbor(frame, limits), { ok: true }, name)
 })
@@ -250,10 +313,12 @@ t.test('cbor-guard - what the guard accepts, cbor-x decodes within the size of t
 })
 
 t.test('cbor-guard - its work is linear in the frame, whatever the frame declares', async (t) => {
-  for (const { name, frame } of [...hostile, ...valid]) {
-    const { view, steps } = counted(frame)
-    t.same(inspectCbor(view, limits), inspectCbor(frame, limits), `${name}: same verdict through the counter`)
-    t.ok(steps() <= STEPS_PER_BYTE * (frame.length + 1), `${name}: ${steps()} steps for ${frame.length} bytes`)
+  for (const { name, frame } of [...hostile, ...valid, ...tooComplex]) {
+    for (const l of [limits, hostLimits]) {
+      const { view, steps } = counted(frame)
+      t.same(inspectCbor(view, l), inspectCbor(frame, l), `${name}: same verdict through the counter`)
+      t.ok(steps() <= STEPS_PER_BYTE * (frame.length + 1), `${name}: ${steps()} steps for ${frame.length} bytes`)
+    }
   }
 })
 
@@ -326,6 +391,12 @@ const splice = fc.constantFrom(
   [0x1c],
   [0xf8, 0x10],
   [0x81, 0x81, 0x81, 0x81],
+  // Honest-looking big containers: a map of 256 and of 65,536 entries, an array of 65,536.
+  [0xb9, 0x01, 0x00],
+  [0xba, 0x00, 0x01, 0x00, 0x00],
+  [0x9a, 0x00, 0x01, 0x00, 0x00],
+  [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80],
+  [0xa1, 0x00, 0x00, 0xa1, 0x00, 0x00, 0xa1, 0x00, 0x00],
 )
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
@@ -349,8 +420,8 @@ const mutatedFrame = fc
   .map(([value, mutations]) => mutate(plain.encode(value), mutations))
 
 /** The guard's side of the contract, for any input: a verdict, never a throw or a bug path. */
-function checkContract(frame: Uint8Array): void {
-  const verdict = inspectCbor(frame, limits)
+function checkContract(frame: Uint8Array, l: CborLimits = limits): void {
+  const verdict = inspectCbor(frame, l)
   if (verdict.ok) {
     deepStrictEqual(verdict, { ok: true })
     decodeAccepted(frame)
@@ -367,8 +438,12 @@ t.test('cbor-guard - fuzz: any frame gets a verdict, and accepted frames are saf
     ['cbor-ish bytes', cborishFrame],
     ['mutated valid encodings', mutatedFrame],
   ] as const) {
-    t.doesNotThrow(() => fc.assert(fc.property(frames, checkContract), { numRuns: 2000 }), name)
+    t.doesNotThrow(() => fc.assert(fc.property(frames, (f) => checkContract(f)), { numRuns: 2000 }), name)
+    t.doesNotThrow(() => fc.assert(fc.property(frames, (f) => checkContract(f, hostLimits)), { numRuns: 1000 }), `${name}, host limits`)
   }
+  // The frames that hurt the decoder most, spliced into valid encodings: refused under the host limits.
+  const complex = fc.tuple(fc.constantFrom(...tooComplex), fc.nat()).map(([c, at]) => c.frame.subarray(0, Math.max(1, at % c.frame.length)))
+  t.doesNotThrow(() => fc.assert(fc.property(complex, (f) => checkContract(f, hostLimits)), { numRuns: 200 }), 'prefixes of too-complex frames')
 })
 
 t.test('cbor-guard - fuzz: every well-formed tag-free item is accepted and decodes within its size', async (t) => {

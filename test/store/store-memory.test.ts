@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { MemoryStore } from '../../src/store/store-memory.js'
 import { storeContract } from './store-contract.js'
+import { storeClusterContract } from './store-cluster-contract.js'
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'store-'))
@@ -15,6 +16,14 @@ t.test('memory store', async (t) => {
   storeContract(t, () => {
     let now = 1_000_000
     return { store: new MemoryStore(() => now), advance: async (ms) => void (now += ms) }
+  })
+})
+
+t.test('memory store - cluster contract (nodes sharing one store in one process)', async (t) => {
+  storeClusterContract(t, (expiry) => {
+    let now = 1_000_000
+    const store = new MemoryStore({ now: () => now, ...expiry })
+    return { store, advance: async (ms) => void (now += ms), peer: () => store }
   })
 })
 

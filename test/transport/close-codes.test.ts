@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap'
 import { closeReason } from '../../src/errors.js'
 import {
+  fence,
   httpGet,
   HostPeer,
   joinPlayer,
@@ -98,6 +99,7 @@ t.test('close - 4011: the old player connection when the same sid connects again
   const second = new PlayerPeer(server, key, sid)
   await second.opened
   await closedWith(t, first.player, 4011, 'replaced player')
+  t.same(await host.message(), { cmd: 'player_back', player: first.id, replaced: true }, 'the host is told of the takeover')
   second.send('same place')
   t.same(await host.message('from_str'), { cmd: 'from_str', from: first.id, data: 'same place' }, 'same id, no join or leave')
 })
@@ -115,6 +117,52 @@ t.test('close - 4029: past the join attempts per minute every join and lookup is
   const lookup = await httpGet(server, `/api/rooms/${key}`)
   t.equal(lookup.status, 429, 'a lookup of a valid code once throttled')
   t.ok(lookup.headers.get('retry-after'), 'with retry-after')
+})
+
+t.test('close - 4029: joins refused with 4003 or 4009 are failed joins, counted by the join throttle', async (t) => {
+  const server = await testServer(t, { joinAttemptsPerMinute: 3 })
+  const full = await roomWithPlayers(server, 1, { max_players: 1 })
+  const started = await roomWithPlayers(server, 1, { max_players: 4 })
+  started.host.command({ cmd: 'start' })
+  await started.host.message('state')
+  const open = new HostPeer(server)
+  const { key } = await open.prepare()
+  await closedWith(t, new PlayerPeer(server, full.key), 4009, 'a full room')
+  await closedWith(t, new PlayerPeer(server, started.key), 4003, 'a started room')
+  await closedWith(t, new PlayerPeer(server, full.key), 4009, 'the full room again')
+  await closedWith(t, new PlayerPeer(server, key), 4029, 'then even an open room, from that address')
+  t.equal((await httpGet(server, `/api/rooms/${key}`)).status, 429, 'and lookups')
+  t.same(await fence(open), [], 'the open room never saw it')
+})
+
+t.test('close - 1007: a host text frame that is not UTF-8 gets error malformed_frame, then the close', async (t) => {
+  const server = await testServer(t)
+  const other = await roomWithPlayers(server, 1)
+  for (const json of [false, true]) {
+    const host = new HostPeer(server, json)
+    await host.opened
+    if (json) {
+      host.command({ cmd: 'prepare', max_players: 2 })
+      await host.message('prepare_reply')
+      await host.message('state')
+    }
+    host.ws.send(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]), { binary: false })
+    const err = await host.message('error')
+    t.equal(err.code, 'malformed_frame', `${json ? 'JSON' : 'CBOR'} session: error malformed_frame`)
+    t.match(err.reason, /not valid UTF-8/)
+    await closedWith(t, host, 1007, `${json ? 'JSON' : 'CBOR'} session`)
+  }
+  t.equal(metricValue(await scrape(server), 'partyline_closes_total', { code: '1007' }), 2)
+  other.players[0]!.send('still relaying')
+  t.equal((await other.host.message('from_str')).data, 'still relaying', 'another room is untouched')
+})
+
+t.test('close - 1007: a player text frame that is not UTF-8 (a player has no protocol for an error)', async (t) => {
+  const server = await testServer(t)
+  const { host, players, ids } = await roomWithPlayers(server, 1)
+  players[0]!.ws.send(Buffer.from([0xc3, 0x28]), { binary: false })
+  await closedWith(t, players[0]!, 1007, 'player')
+  t.same(await host.message('player_left'), { cmd: 'player_left', player: ids[0] })
 })
 
 t.test('close - 1008: a connection from an origin that is not allowed', async (t) => {

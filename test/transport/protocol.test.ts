@@ -33,14 +33,14 @@ t.test('protocol - prepare answers prepare_reply with key and token, then state'
   const { key, token, state } = await host.prepare({ max_players: 4, name: 'Quiz' })
   t.match(key, /^[ABCDEFGHJKMNPQRSTUVWXYZ]{4}$/)
   t.ok(token.length >= 22 && /^[A-Za-z0-9_-]+$/.test(token), 'token: 22+ URL-safe characters')
-  t.same(state, { cmd: 'state', name: 'Quiz', players: [], max_players: 4, accept_conns: true })
+  t.same(state, { cmd: 'state', name: 'Quiz', players: [], max_players: 4, accept_conns: true, roster: [] })
 })
 
 t.test('protocol - prepare without a name has name "" in state, and is not public by default', async (t) => {
   const server = await testServer(t)
   const host = new HostPeer(server)
   const { key, state } = await host.prepare({ max_players: 3 })
-  t.same(state, { cmd: 'state', name: '', players: [], max_players: 3, accept_conns: true })
+  t.same(state, { cmd: 'state', name: '', players: [], max_players: 3, accept_conns: true, roster: [] })
   t.same(await lobbyRooms(server), [], 'a room is private unless prepared with public: true')
   const one = await httpGet(server, `/api/rooms/${key}`)
   t.same(one.body, { key, name: '', players: 0, max_players: 3, accept_conns: true })
@@ -98,12 +98,51 @@ t.test('protocol - unknown ids in `to` are skipped silently: listed players stil
   t.same(a.unread(), [])
 })
 
+t.test('protocol - a `to` naming a player many times sends it one frame; a list longer than a room can be is refused whole', async (t) => {
+  const server = await testServer(t)
+  const { host, players, ids } = await roomWithPlayers(server, 2)
+  const [a, b] = players as [PlayerPeer, PlayerPeer]
+  host.command({ cmd: 'to_str', to: [...new Array<number>(100).fill(ids[0]!)], data: 'once' })
+  host.command({ cmd: 'to', to: [ids[1]!, ids[0]!, ids[1]!, ids[0]!], data: [7] })
+  t.same(await fence(host), [], 'no error')
+  host.command({ cmd: 'to_str', data: 'marker' })
+  t.same([await a.next(), [...((await a.next()) as Buffer)], await a.next()], ['once', [7], 'marker'], 'a: one frame per send')
+  t.same([[...((await b.next()) as Buffer)], await b.next()], [[7], 'marker'], 'b: one frame per send')
+  const sentBefore = server.metrics.frames.out
+  // 300,000 ids once sent 300,000 frames and held the server's loop for a third of a second.
+  host.command({ cmd: 'to_str', to: new Array<number>(300_000).fill(ids[0]!), data: 'flood' })
+  const err = await host.message('error')
+  t.equal(err.code, 'invalid_field')
+  t.match(err.reason, /to_str: to lists 300000 ids; a room holds at most 100 players/)
+  t.equal(server.metrics.frames.out, sentBefore + 1, 'nothing sent but the error')
+  t.same([...a.unread(), ...b.unread()], [])
+})
+
+t.test('protocol - a frame past the structure limits is error too_complex and nothing else happens', async (t) => {
+  const server = await testServer(t)
+  const { host, players } = await roomWithPlayers(server, 1)
+  const big = Buffer.concat([Buffer.from([0xba, 0x00, 0x01, 0xd4, 0xc0]), Buffer.alloc(240_000, 0x00)])
+  host.send(big)
+  const err = await host.message('error')
+  t.equal(err.code, 'too_complex', 'a map of 120,000 entries')
+  t.match(err.reason, /more than 64 map entries/)
+  host.command({ cmd: 'to_str', data: [['x']], extra: Array.from({ length: 70 }, () => []) })
+  t.equal((await host.message('error')).code, 'too_complex', 'more than 64 arrays')
+  const json = new HostPeer(server, true)
+  await json.opened
+  json.send(`{${Array.from({ length: 20_000 }, (_, i) => `"k${i}":0`).join(',')}}`)
+  t.equal((await json.message('error')).code, 'too_complex', 'JSON mode: an object of 20,000 members')
+  t.same(players[0]!.unread(), [])
+  host.command({ cmd: 'to_str', data: 'fine' })
+  t.equal(await players[0]!.next(), 'fine', 'the connection stays usable')
+})
+
 t.test('protocol - start answers state with accept_conns false; new players are refused with 4003, current ones keep playing', async (t) => {
   const server = await testServer(t)
   const { host, key, players, ids } = await roomWithPlayers(server, 1)
   host.command({ cmd: 'start' })
   const state = await host.message('state')
-  t.same(state, { cmd: 'state', name: '', players: ids, max_players: 8, accept_conns: false })
+  t.same(state, { cmd: 'state', name: '', players: ids, max_players: 8, accept_conns: false, roster: ids.map((id) => ({ id, away: false })) })
   const late = new PlayerPeer(server, key)
   const closed = await late.closedWith()
   t.equal(closed.code, 4003)
@@ -290,6 +329,21 @@ t.test('protocol - past PARTYLINE_ROOMS_PER_MINUTE, prepare is error rate_limite
   t.equal((await forger.message('error')).code, 'rate_limited', 'the same proxied address, whatever the client wrote before it')
 })
 
+t.test('protocol - past PARTYLINE_ROOMS_PER_MINUTE_TOTAL, prepare is error rate_limited from every address', async (t) => {
+  const server = await testServer(t, { roomsPerMinuteTotal: 2, trustProxy: true })
+  const from = (address: string) => new HostPeer(server, false, { headers: { 'x-forwarded-for': address } })
+  await from('203.0.113.1').prepare()
+  await from('203.0.113.2').prepare()
+  const third = from('203.0.113.3')
+  await third.opened
+  third.command({ cmd: 'prepare', max_players: 4 })
+  const refused = await third.message('error')
+  t.equal(refused.code, 'rate_limited')
+  t.match(refused.reason, /too many rooms are being created on this server/)
+  t.equal(third.closed, undefined, 'the connection stays open')
+  t.equal(server.registry.size, 2, 'no room was made')
+})
+
 t.test('protocol - JSON mode: /CREATE?format=json speaks JSON text frames, bytes as base64 both ways', async (t) => {
   const server = await testServer(t)
   const host = new HostPeer(server, true)
@@ -300,7 +354,7 @@ t.test('protocol - JSON mode: /CREATE?format=json speaks JSON text frames, bytes
   const reply = JSON.parse(replyFrame as string) as Msg
   t.equal(reply.cmd, 'prepare_reply')
   const key = String(reply.key)
-  t.same(await host.message('state'), { cmd: 'state', name: 'Script', players: [], max_players: 2, accept_conns: true })
+  t.same(await host.message('state'), { cmd: 'state', name: 'Script', players: [], max_players: 2, accept_conns: true, roster: [] })
   const { player, id } = await joinPlayer(server, host, key)
 
   player.send(Buffer.from([0, 1, 254, 255]))

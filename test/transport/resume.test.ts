@@ -5,7 +5,7 @@
  * Grace periods are short where a test waits for them to run out, and long where a test must
  * come back in time, so a slow machine cannot turn one into the other.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   fence,
   HostPeer,
@@ -42,6 +42,17 @@ async function resumeHost(server: Server, key: string, token: string): Promise<H
 
 const text = (m: Msg): unknown => (m.cmd === 'from' ? [m.from, [...(m.data as Uint8Array)]] : [m.from, m.data])
 
+/** The host hears `player_away` (or `player_back`), then a state whose roster shows it. */
+async function presence(t: Test, host: HostPeer, cmd: 'player_away' | 'player_back', player: number): Promise<void> {
+  t.same(await host.message(cmd), { cmd, player }, cmd)
+  const state = await host.message('state')
+  t.same(
+    (state.roster as { id: number; away: boolean }[]).find((p) => p.id === player),
+    { id: player, away: cmd === 'player_away' },
+    `then a state that shows it ${cmd === 'player_away' ? 'away' : 'back'}`,
+  )
+}
+
 for (const how of ['a clean close', 'a cut connection (terminate)'] as const) {
   t.test(`resume - after ${how} the host takes the room back: fresh token, state with the absence's joins and leaves, kept frames in order`, async (t) => {
     const server = await testServer(t, LONG)
@@ -73,7 +84,11 @@ for (const how of ['a clean close', 'a cut connection (terminate)'] as const) {
     t.not(reply.token, token, 'not the old one')
     const state = await back.message('state')
     const cId = (state.players as number[]).find((p) => !ids.includes(p))
-    t.same(state, { cmd: 'state', name: '', players: [ids[0], cId], max_players: 8, accept_conns: true }, 'b left, c joined')
+    t.same(
+      state,
+      { cmd: 'state', name: '', players: [ids[0], cId], max_players: 8, accept_conns: true, roster: [{ id: ids[0], away: false }, { id: cId, away: false }] },
+      'b left, c joined',
+    )
     t.ok(cId !== undefined && cId > ids[1]!, 'c has a new id')
     const kept: unknown[] = []
     for (let i = 0; i < 4; i++) kept.push(text(await back.message()))
@@ -177,7 +192,7 @@ t.test('resume - a room whose grace period ran out is gone: players 4010, resume
 })
 
 for (const how of ['a clean close', 'a cut connection (terminate)'] as const) {
-  t.test(`sid - a player back after ${how} within the grace period gets the same id; the host sees no leave or join`, async (t) => {
+  t.test(`sid - a player back after ${how} within the grace period gets the same id; the host sees away and back, no leave or join`, async (t) => {
     const server = await testServer(t, LONG)
     const host = new HostPeer(server)
     const { key } = await host.prepare()
@@ -185,11 +200,12 @@ for (const how of ['a clean close', 'a cut connection (terminate)'] as const) {
     const first = await joinPlayer(server, host, key, sid)
     if (how === 'a clean close') first.player.close()
     else first.player.ws.terminate()
-    await until(() => server.metrics.connections.player === 0, 'the server to see the player go')
+    await presence(t, host, 'player_away', first.id)
     const back = new PlayerPeer(server, key, sid)
     await back.opened
+    await presence(t, host, 'player_back', first.id)
     back.send('me again')
-    t.same(await host.message(), { cmd: 'from_str', from: first.id, data: 'me again' }, 'same id, and nothing before it')
+    t.same(await host.message(), { cmd: 'from_str', from: first.id, data: 'me again' }, 'same id, and nothing else before it')
     host.command({ cmd: 'to_str', to: [first.id], data: 'hello again' })
     t.equal(await back.next(), 'hello again')
   })
@@ -204,10 +220,11 @@ t.test('sid - a player comes back to a started, full room', async (t) => {
   host.command({ cmd: 'start' })
   await host.message('state')
   first.player.close()
-  await until(() => server.metrics.connections.player === 0, 'the server to see the player go')
+  await presence(t, host, 'player_away', first.id)
   t.equal((await new PlayerPeer(server, key, newSid()).closedWith()).code, 4003, 'another sid is refused')
   const back = new PlayerPeer(server, key, sid)
   await back.opened
+  await presence(t, host, 'player_back', first.id)
   back.send([1, 2, 3].join(','))
   t.same(await host.message(), { cmd: 'from_str', from: first.id, data: '1,2,3' })
   t.equal(back.closed, undefined)
@@ -220,12 +237,13 @@ t.test('sid - frames the host sends a player while it is away are dropped', asyn
   const sid = newSid()
   const first = await joinPlayer(server, host, key, sid)
   first.player.close()
-  await until(() => server.metrics.connections.player === 0, 'the server to see the player go')
+  await presence(t, host, 'player_away', first.id)
   host.command({ cmd: 'to_str', to: [first.id], data: 'missed 1' })
   host.command({ cmd: 'to', data: [9] })
   t.same(await fence(host), [], 'no error for a held place')
   const back = new PlayerPeer(server, key, sid)
   await back.opened
+  await presence(t, host, 'player_back', first.id)
   back.send('here')
   await host.message('from_str')
   host.command({ cmd: 'to_str', to: [first.id], data: 'after' })
@@ -240,6 +258,7 @@ t.test('sid - after the grace period the host gets player_left, and the sid then
   const sid = newSid()
   const first = await joinPlayer(server, host, key, sid)
   first.player.close()
+  await presence(t, host, 'player_away', first.id)
   t.same(await host.message('player_left'), { cmd: 'player_left', player: first.id })
   t.same((await host.message('state')).players, [])
   const again = await joinPlayer(server, host, key, sid)

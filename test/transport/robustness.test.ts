@@ -1,6 +1,7 @@
 /**
  * What a real network and hostile peers do to the server: long streams, peers that vanish
- * without a close frame, hostile CBOR from a real host socket, pipelined commands.
+ * without a close frame, hostile CBOR from a real host socket, pipelined commands, hostile
+ * HTTP requests.
  */
 import { connect } from 'node:net'
 import t from 'tap'
@@ -16,6 +17,8 @@ import {
   until,
   type Msg,
 } from '../helpers/server.js'
+import { rawExchange, rawJson } from '../helpers/raw-http.js'
+import { SMALL_MAP } from '../games/clickplanet/harness.js'
 
 const FRAMES = 10_000
 
@@ -198,4 +201,50 @@ t.test('robustness - an upgrade request with a malformed target is answered 400 
   const host = new HostPeer(server)
   const { key } = await host.prepare()
   t.match(key, /^[A-Z]{4}$/, 'the server still serves')
+})
+
+/** Requests no well-behaved client sends: each must get its status and registered code. */
+function hostileRequests(): [string, string, number, string][] {
+  const post = 'POST /api/click HTTP/1.1\r\nHost: partyline\r\nContent-Type: application/json\r\n'
+  return [
+    ['garbage for a request line', 'HELLO THERE\r\n\r\n', 400, 'malformed_request'],
+    ['a NUL in a header value', 'GET /healthz HTTP/1.1\r\nHost: partyline\r\nX-A: a\0b\r\n\r\n', 400, 'malformed_request'],
+    ['Content-Length and Transfer-Encoding together (smuggling)', `${post}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400, 'malformed_request'],
+    ['two different Content-Lengths', `${post}Content-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef`, 400, 'malformed_request'],
+    ['a negative Content-Length', `${post}Content-Length: -5\r\n\r\n`, 400, 'malformed_request'],
+    ['a Content-Length of 10^23', `${post}Content-Length: 99999999999999999999999\r\n\r\n`, 400, 'malformed_request'],
+    ['a chunk size that is not hex', `${post}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n`, 400, 'malformed_request'],
+    ['a chunk extension of 20 KB', `${post}Transfer-Encoding: chunked\r\n\r\n1;${'a'.repeat(20_000)}\r\nx\r\n0\r\n\r\n`, 400, 'malformed_request'],
+    ['Transfer-Encoding: gzip', `${post}Transfer-Encoding: gzip\r\n\r\nabc`, 400, 'malformed_request'],
+    ['an obsolete folded header', 'GET /healthz HTTP/1.1\r\nHost: partyline\r\nX-A: a\r\n b\r\n\r\n', 400, 'malformed_request'],
+    ['a space in a header name', 'GET /healthz HTTP/1.1\r\nHost: partyline\r\nX A: b\r\n\r\n', 400, 'malformed_request'],
+    ['bare LF line ends', 'GET /healthz HTTP/1.1\nHost: partyline\n\n', 400, 'malformed_request'],
+    ['HTTP/9.9', 'GET /healthz HTTP/9.9\r\nHost: partyline\r\n\r\n', 400, 'malformed_request'],
+    ['an unknown method', 'BREW /healthz HTTP/1.1\r\nHost: partyline\r\n\r\n', 400, 'malformed_request'],
+    ['no Host header', 'GET /healthz HTTP/1.1\r\n\r\n', 400, 'malformed_request'],
+    ['a request target no URL parser takes', 'GET //[ HTTP/1.1\r\nHost: partyline\r\n\r\n', 400, 'malformed_request'],
+    ['CONNECT, as to a proxy', 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n', 405, 'method_not_allowed'],
+    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: partyline\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`, 431, 'headers_too_large'],
+    ['a body declared at 1 GB', `${post}Content-Length: 1000000000\r\n\r\n{"data":`, 413, 'body_too_large'],
+    ['a path climbing out of the root', 'GET /../../etc/passwd HTTP/1.1\r\nHost: partyline\r\nConnection: close\r\n\r\n', 404, 'no_route'],
+    ['percent-garbage in a room code', 'GET /api/rooms/%ZZ%00 HTTP/1.1\r\nHost: partyline\r\nConnection: close\r\n\r\n', 404, 'no_such_room'],
+  ]
+}
+
+t.test('robustness - hostile HTTP requests: each gets its status and code, and a room keeps relaying', async (t) => {
+  const server = await testServer(t, { clickplanet: true, map: SMALL_MAP, joinAttemptsPerMinute: 1000 })
+  const other = await roomWithPlayers(server, 1)
+  let round = 0
+  for (const [what, request, status, code] of hostileRequests()) {
+    const answer = await rawExchange(server.port, (socket) => {
+      socket.on('error', () => {})
+      socket.write(request)
+    })
+    t.equal(answer.status, status, `${what}: ${status}`)
+    t.match(rawJson(answer), { code, error: String }, `${what}: ${code}`)
+    const tag = `round ${++round}`
+    other.host.command({ cmd: 'to_str', data: tag })
+    t.equal(await other.players[0]!.next(), tag, `${what}: the room still relays`)
+  }
+  t.equal(server.clickplanet!.stats.clicksAccepted, 0)
 })

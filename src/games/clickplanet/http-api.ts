@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import { HttpErrorCode } from '../../errors.js'
+import type { LargeResponses } from '../../transport/http-large-responses.js'
+import { corsHeaders, HttpRefusal, refuse, type Headers } from '../../transport/http-reply.js'
 import type { ClickCommands } from './click-commands.js'
-import { BadRequest, parseDataEnvelope, readBody } from './http-body.js'
+import { parseDataEnvelope, readBody, type BodyLimits } from './http-body.js'
 import type { ClickPlanetMap } from './map.js'
 import { decodeBatchRequest, decodeClickRequest, encodeClickResponse, MessageDecodeError } from './messages.js'
 import { dataBody, type ReadModels } from './read-models.js'
@@ -10,21 +13,16 @@ export interface HttpApiDeps {
   readonly map: ClickPlanetMap
   readonly commands: ClickCommands
   readonly reads: ReadModels
-  readonly maxBodyBytes: number
+  readonly body: BodyLimits
+  /** The server's bounds on large answers in flight (ownerships, batches, the map asset). */
+  readonly responses: LargeResponses
   readonly logger: Logger
 }
 
 /** Protobuf requests are a few bytes; a body past this is not one (the JSON array form is ~4× the bytes). */
 const MAX_MESSAGE_BYTES = 256
 
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers': 'Content-Type',
-  'access-control-max-age': '86400',
-  // Not CORS-safelisted, so a page could not read them otherwise (Retry-After on 429).
-  'access-control-expose-headers': 'ETag, Retry-After',
-} as const
+const CORS = corsHeaders('GET, POST, OPTIONS')
 
 type Route =
   | { readonly name: 'click' | 'ownerships' | 'ownerships-by-batch' | 'leaderboard' | 'map/summary' | 'map/tiles' }
@@ -79,17 +77,17 @@ export class HttpApi {
     const post = POST_ROUTES.has(route.name)
     const allowed = post ? method === 'POST' : method === 'GET' || method === 'HEAD'
     if (!allowed) {
-      sendError(res, new BadRequest(405, `${method} not allowed on ${url.pathname}`), post ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS')
+      refuse(res, HttpErrorCode.MethodNotAllowed, `${method} not allowed on ${url.pathname}`, {
+        ...CORS, allow: post ? 'POST, OPTIONS' : 'GET, HEAD, OPTIONS',
+      })
       return true
     }
     this.#dispatch(route, req, res, clientAddress).catch((err: unknown) => {
-      if (err instanceof BadRequest) {
-        if (err.status === 413) res.setHeader('connection', 'close')
-        sendError(res, err)
-        return
-      }
+      if (err instanceof HttpRefusal) return refuse(res, err.code, err.message, { ...CORS, ...err.headers })
+      // The client went away (or was timed out) while its body was being read.
+      if (req.socket.destroyed) return
       this.#d.logger.error({ err, path: url.pathname }, 'clickplanet: request failed')
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
+      if (!res.headersSent) refuse(res, HttpErrorCode.InternalError, 'internal error', CORS)
       else res.destroy()
     })
     return true
@@ -97,32 +95,33 @@ export class HttpApi {
 
   async #dispatch(route: Route, req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
     const { reads, map } = this.#d
+    const send = (status: number, body: Buffer, type: string, headers: Headers = {}): void =>
+      this.#d.responses.send(res, client, status, body, { ...CORS, 'content-type': type, 'cache-control': 'no-store', ...headers })
     switch (route.name) {
       case 'ownerships': {
         // The current state's ETag is known without encoding anything.
         if (matches(req.headers['if-none-match'], reads.currentEtag())) return notModified(res, reads.currentEtag())
         const o = await reads.ownerships()
-        return send(res, 200, o.body, 'application/json', { etag: o.etag, 'cache-control': 'no-cache' })
+        return send(200, o.body, 'application/json', { etag: o.etag, 'cache-control': 'no-cache' })
       }
       case 'leaderboard': {
         const l = reads.leaderboardRead()
         if (matches(req.headers['if-none-match'], l.etag)) return notModified(res, l.etag)
-        return send(res, 200, l.body, 'application/json', { etag: l.etag, 'cache-control': 'no-cache' })
+        return send(200, l.body, 'application/json', { etag: l.etag, 'cache-control': 'no-cache' })
       }
       case 'ownerships-by-batch': {
         const b = decodeOr400(await this.#message(req), decodeBatchRequest, 'BatchRequest')
-        return send(res, 200, reads.batchBody(b.startTileId, b.endTileId), 'application/json')
+        return send(200, await reads.batch(b.startTileId, b.endTileId), 'application/json')
       }
       case 'click': {
         const click = decodeOr400(await this.#message(req), decodeClickRequest, 'ClickRequest')
         const outcome = await this.#d.commands.click(click, client)
-        if (outcome.ok) return send(res, 200, dataBody(encodeClickResponse(outcome.response)), 'application/json')
-        if (outcome.kind === 'invalid') throw new BadRequest(400, outcome.error)
+        if (outcome.ok) return send(200, dataBody(encodeClickResponse(outcome.response)), 'application/json')
+        if (outcome.kind === 'invalid') throw new HttpRefusal(HttpErrorCode.InvalidClick, outcome.error)
         if (outcome.kind === 'rate-limited') {
-          res.setHeader('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))))
-          return sendJson(res, 429, { error: outcome.error })
+          throw new HttpRefusal(HttpErrorCode.RateLimited, outcome.error, { 'retry-after': String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))) })
         }
-        return sendJson(res, 503, { error: outcome.error })
+        throw new HttpRefusal(HttpErrorCode.Unavailable, outcome.error)
       }
       case 'map/summary':
         this.#summary ??= Buffer.from(JSON.stringify({
@@ -131,33 +130,33 @@ export class HttpApi {
           noCountry: map.noCountryTiles,
           countries: map.countries(),
         }))
-        return send(res, 200, this.#summary, 'application/json', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
+        return send(200, this.#summary, 'application/json', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
       case 'map/tiles':
         if (matches(req.headers['if-none-match'], this.#etag)) return notModified(res, this.#etag)
-        return send(res, 200, map.asset, 'application/octet-stream', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
+        return send(200, map.asset, 'application/octet-stream', { 'cache-control': 'public, max-age=3600', etag: this.#etag })
       case 'map/countries': {
         const cc = route.country
         // Any two lower-case letters is a well-formed code: those with no territory on this
         // map (unassigned like zz, user-assigned like xk, reserved like eu, or ISO but too
         // small for a tile) are simply not found.
-        if (!/^[a-z]{2}$/.test(cc)) throw new BadRequest(400, 'a country code is two lower-case letters (ISO 3166-1 alpha-2)')
+        if (!/^[a-z]{2}$/.test(cc)) throw new HttpRefusal(HttpErrorCode.InvalidCountry, 'a country code is two lower-case letters (ISO 3166-1 alpha-2)')
         const tiles = map.tilesOf(cc)
-        if (tiles === undefined) throw new BadRequest(404, `no territory for ${cc} on this map`)
+        if (tiles === undefined) throw new HttpRefusal(HttpErrorCode.NoTerritory, `no territory for ${cc} on this map`)
         let body = this.#countryBodies.get(cc)
         if (body === undefined) {
           body = Buffer.from(`{"tiles":[${tiles.join(',')}]}`)
           this.#countryBodies.set(cc, body)
         }
-        return send(res, 200, body, 'application/json', { 'cache-control': 'public, max-age=3600' })
+        return send(200, body, 'application/json', { 'cache-control': 'public, max-age=3600' })
       }
     }
   }
 
   async #message(req: IncomingMessage): Promise<Uint8Array> {
-    const body = await readBody(req, this.#d.maxBodyBytes)
+    const body = await readBody(req, this.#d.body)
     const bytes = parseDataEnvelope(body, req.headers['content-type'])
     if (bytes.length > MAX_MESSAGE_BYTES) {
-      throw new BadRequest(400, `"data" is ${bytes.length} bytes, more than any request message (${MAX_MESSAGE_BYTES})`)
+      throw new HttpRefusal(HttpErrorCode.InvalidBody, `"data" is ${bytes.length} bytes, more than any request message (${MAX_MESSAGE_BYTES})`)
     }
     return bytes
   }
@@ -167,7 +166,7 @@ function decodeOr400<T>(bytes: Uint8Array, decode: (b: Uint8Array) => T, what: s
   try {
     return decode(bytes)
   } catch (err) {
-    throw new BadRequest(400, err instanceof MessageDecodeError ? `"data" is ${err.message}` : `"data" is not a ${what}`)
+    throw new HttpRefusal(HttpErrorCode.InvalidBody, err instanceof MessageDecodeError ? `"data" is ${err.message}` : `"data" is not a ${what}`)
   }
 }
 
@@ -185,22 +184,3 @@ function notModified(res: ServerResponse, etag: string): void {
   res.writeHead(304, { ...CORS, etag }).end()
 }
 
-function send(res: ServerResponse, status: number, body: Buffer, type: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {
-    ...CORS,
-    'content-type': type,
-    'content-length': String(body.length),
-    'cache-control': 'no-store',
-    ...headers,
-  })
-  res.end(body)
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, Buffer.from(JSON.stringify(value)), 'application/json')
-}
-
-function sendError(res: ServerResponse, err: BadRequest, allow?: string): void {
-  if (allow !== undefined) res.setHeader('allow', allow)
-  sendJson(res, err.status, { error: err.message })
-}

@@ -1,34 +1,46 @@
 import type { IncomingMessage } from 'node:http'
+import { HttpErrorCode } from '../../errors.js'
+import { HttpRefusal } from '../../transport/http-reply.js'
 
-/** A request refused at the edge: HTTP status and the reason sent as `{"error": …}`. */
-export class BadRequest extends Error {
-  override readonly name = 'BadRequest'
-  constructor(readonly status: 400 | 404 | 405 | 413, message: string) {
-    super(message)
-  }
+export interface BodyLimits {
+  /** Largest body accepted. */
+  readonly maxBytes: number
+  /**
+   * How much of a body over `maxBytes` is read (and thrown away) before the 413 goes out.
+   * A server that answers and closes while the client is still sending makes the kernel
+   * reset the connection, and the reset destroys the 413 before the client reads it; so a
+   * body up to this size is drained first. A larger one (declared or sent) is answered at
+   * once: the client may then see a reset instead.
+   */
+  readonly discardBytes: number
 }
 
-/** Reads a body up to `limit` bytes; past it, rejects with 413 without buffering the rest. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+const tooLarge = (what: string, limit: number): HttpRefusal =>
+  new HttpRefusal(HttpErrorCode.BodyTooLarge, `${what} is over the ${limit} byte limit`, { connection: 'close' })
+
+/**
+ * Reads a body up to `maxBytes`. Past it, reads on without keeping anything up to
+ * `discardBytes`, then rejects with 413 `body_too_large` (see `BodyLimits`).
+ */
+export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  const { maxBytes, discardBytes } = limits
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new BadRequest(413, `body of ${declared} bytes is over the ${limit} byte limit`))
+  if (Number.isFinite(declared) && declared > Math.max(maxBytes, discardBytes)) {
+    return Promise.reject(tooLarge(`a body of ${declared} bytes`, maxBytes))
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    const onData = (chunk: Buffer): void => {
+    req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) {
-        req.off('data', onData)
+      if (size <= maxBytes) chunks.push(chunk)
+      else if (size > discardBytes) {
+        // Too much even to drain: stop reading and answer now.
         req.pause()
-        reject(new BadRequest(413, `body is over the ${limit} byte limit`))
-        return
+        reject(tooLarge('the body', maxBytes))
       }
-      chunks.push(chunk)
-    }
-    req.on('data', onData)
-    req.on('end', () => resolve(Buffer.concat(chunks, size)))
+    })
+    req.on('end', () => (size > maxBytes ? reject(tooLarge('the body', maxBytes)) : resolve(Buffer.concat(chunks, size))))
     req.on('error', reject)
   })
 }
@@ -46,11 +58,11 @@ const BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-
  * Reasons never quote what the client sent: a value is described by its type only, so an
  * answer stays small whatever the body holds (and nothing is stringified: a value nested
  * 30,000 arrays deep would overflow the stack).
- * @throws BadRequest(400) saying precisely what is wrong.
+ * @throws HttpRefusal `invalid_body` saying precisely what is wrong.
  */
 export function parseDataEnvelope(body: Buffer, contentType: string | undefined): Uint8Array {
   if (contentType !== undefined && contentType !== '' && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
-    throw new BadRequest(400, 'Content-Type must be application/json')
+    throw invalid('Content-Type must be application/json')
   }
   let json: unknown
   try {
@@ -58,30 +70,30 @@ export function parseDataEnvelope(body: Buffer, contentType: string | undefined)
   } catch (err) {
     // V8's message may quote the input; keep only where it went wrong.
     const at = /at position (\d+)/.exec(err instanceof Error ? err.message : '')
-    throw new BadRequest(400, `body is not JSON${at ? ` (at position ${at[1]})` : ''}`)
+    throw invalid(`body is not JSON${at ? ` (at position ${at[1]})` : ''}`)
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new BadRequest(400, 'body must be a JSON object {"data": …}')
+    throw invalid('body must be a JSON object {"data": …}')
   }
   if (!('data' in json) || json.data === undefined || json.data === null) {
-    throw new BadRequest(400, 'missing "data"')
+    throw invalid('missing "data"')
   }
   const data: unknown = json.data
   if (typeof data === 'string') {
     if (BASE64.test(data)) return Buffer.from(data, 'base64')
     if (BASE64URL.test(data)) return Buffer.from(data, 'base64url')
-    throw new BadRequest(400, '"data" is a string but not base64')
+    throw invalid('"data" is a string but not base64')
   }
   if (!Array.isArray(data)) {
-    throw new BadRequest(400, `"data" is ${kindOf(data)}; it must be an array of integers 0-255 or a base64 string`)
+    throw invalid(`"data" is ${kindOf(data)}; it must be an array of integers 0-255 or a base64 string`)
   }
   const bytes = new Uint8Array(data.length)
   for (let i = 0; i < data.length; i++) {
     const v: unknown = data[i]
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      throw new BadRequest(400, `"data"[${i}] is not an integer (${kindOf(v)})`)
+      throw invalid(`"data"[${i}] is not an integer (${kindOf(v)})`)
     }
-    if (v < 0 || v > 255) throw new BadRequest(400, `"data"[${i}] is ${v}, not a byte (0-255)`)
+    if (v < 0 || v > 255) throw invalid(`"data"[${i}] is ${v}, not a byte (0-255)`)
     bytes[i] = v
   }
   return bytes
@@ -98,4 +110,8 @@ function kindOf(v: unknown): string {
     case 'object': return 'an object'
     default: return typeof v
   }
+}
+
+function invalid(reason: string): HttpRefusal {
+  return new HttpRefusal(HttpErrorCode.InvalidBody, reason)
 }

@@ -9,7 +9,7 @@
  * Snapshots + log replay restore the projection on start.
  *
  * Routes, under `/api/` and `/v2/rpc/` (bodies `{"data": [bytes…] | "<base64>"}`, answers
- * `{"data": "<base64>"}`, errors `{"error": "…"}` with 400/404/405/413/429/503):
+ * `{"data": "<base64>"}`, errors `{"error": reason, "code": code}` (`HttpErrorCode`)):
  * - `POST click` ClickRequest → ClickResponse; `GET ownerships` → OwnershipState;
  *   `POST ownerships-by-batch` BatchRequest → OwnershipState; `GET leaderboard` → LeaderboardResponse.
  *   `ownerships` and `leaderboard` carry an ETag and answer `If-None-Match` with 304.
@@ -24,7 +24,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { defaultSettings } from '../../config.js'
 import { CloseCode } from '../../errors.js'
+import { largeResponseLimits, LargeResponses } from '../../transport/http-large-responses.js'
 import type { Connection } from '../../transport/connection.js'
 import type { PresetGame } from '../../rooms/host.js'
 import type { Store } from '../../store/store.js'
@@ -64,6 +66,10 @@ export interface ClickPlanetOptions {
   clickBurst: number
   /** Largest request body accepted (413 past it). */
   maxBodyBytes: number
+  /** How much of a body over the limit is drained before the 413 (default: none). */
+  discardBodyBytes?: number
+  /** The server's bounds on large answers in flight (default: ClickPlanet's own, at the default settings). */
+  responses?: LargeResponses
   logger: Logger
   /** Snapshot after this many clicks (default 100,000)… */
   snapshotEveryClicks?: number
@@ -195,7 +201,11 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   const hub = new ListenerHub()
   projection.onChange((change) => hub.broadcast(change.bytes))
   const planet = new PlanetGame(commands, projection)
-  const http = new HttpApi({ map, commands, reads, maxBodyBytes: opts.maxBodyBytes, logger })
+  const http = new HttpApi({
+    map, commands, reads, logger,
+    body: { maxBytes: opts.maxBodyBytes, discardBytes: opts.discardBodyBytes ?? 0 },
+    responses: opts.responses ?? new LargeResponses(largeResponseLimits(defaultSettings())),
+  })
   logger.info({
     tiles: map.tileCount, position: projection.position, replayed: projection.position - fromSnapshot,
     ms: Math.round(performance.now() - started), dataDir: opts.dataDir ?? null,

@@ -52,6 +52,12 @@ const CHUNK_B64 = 3 * 8192
 /** A tile's OwnershipState entry is ~24 bytes: work units for a base64 chunk. */
 const B64_BYTES_PER_UNIT = 24
 const PREFIX = '{"data":"'
+/**
+ * Bytes of `ownerships-by-batch` windows kept for the current version (the robot reads the
+ * map in 26 windows of ~270 KB); the oldest go first.
+ */
+const CACHED_WINDOW_BYTES = 16 * 1024 * 1024
+const EMPTY_BODY = dataBody(new Uint8Array(0))
 const SUFFIX = '"}'
 
 interface Build {
@@ -91,6 +97,10 @@ export class ReadModels {
   #building: Build | undefined
   #queued: { promise: Promise<ReadBody>; resolve: (r: ReadBody) => void; reject: (e: unknown) => void } | undefined
   #leaderboard: (ReadBody & { entries: LeaderboardEntry[] }) | undefined
+  /** `batch` bodies of the version `#batchesAt`, by window (`lo * tileCount + hi`). */
+  readonly #batches = new Map<number, Buffer>()
+  #batchesBytes = 0
+  #batchesAt = -1
   #copyOwners: Uint8Array | undefined
   #copyTimes: BigUint64Array | undefined
   /** The protobuf bytes of the build in progress (only its base64 is kept). */
@@ -130,9 +140,44 @@ export class ReadModels {
     return (await this.ownerships()).body
   }
 
-  /** JSON body of the `OwnershipState` of owned tiles with start ≤ id ≤ end (empty if start > end). */
+  /** JSON body of the `OwnershipState` of owned tiles with start ≤ id ≤ end (empty if start > end), encoded now. */
   batchBody(start: number, end: number): Buffer {
     return dataBody(encodeOwnershipStateFast(this.#projection, start, end))
+  }
+
+  /**
+   * The answer to `ownerships-by-batch`: the `batchBody` of the window, one Buffer per window
+   * and version shared by everyone who asks (never a copy per request, so readers that stall
+   * pin one body between them). A window covering the whole map is the `ownerships` body
+   * itself, built off the request path like that one.
+   */
+  async batch(start: number, end: number): Promise<Buffer> {
+    const p = this.#projection
+    const lo = Math.max(0, start)
+    const hi = Math.min(p.tileCount - 1, end)
+    if (lo === 0 && hi === p.tileCount - 1) return (await this.ownerships()).body
+    if (hi < lo) return EMPTY_BODY
+    if (this.#batchesAt !== p.changedAt) {
+      this.#batches.clear()
+      this.#batchesBytes = 0
+      this.#batchesAt = p.changedAt
+    }
+    const key = lo * p.tileCount + hi
+    let body = this.#batches.get(key)
+    if (body === undefined) {
+      body = this.batchBody(lo, hi)
+      // Maps keep insertion order: the first entries are the oldest windows.
+      for (const [k, old] of this.#batches) {
+        if (this.#batchesBytes + body.length <= CACHED_WINDOW_BYTES) break
+        this.#batches.delete(k)
+        this.#batchesBytes -= old.length
+      }
+      if (this.#batchesBytes + body.length <= CACHED_WINDOW_BYTES) {
+        this.#batches.set(key, body)
+        this.#batchesBytes += body.length
+      }
+    }
+    return body
   }
 
   /** Countries holding at least one tile, highest score first, ties by country id. */

@@ -177,7 +177,9 @@ class Robot {
       for (let start = this.#min; start <= this.#max && !this.#signal.aborted;) {
         const end = Math.min(start + WINDOW - 1, this.#max)
         const res = await this.#post('/api/ownerships-by-batch', encodeBatchRequest({ startTileId: start, endTileId: end }))
-        if (res.status === 429) {
+        // 429, or 503 server_busy while large answers are bounded: wait as told, then again.
+        if (res.status === 429 || (res.status === 503 && res.headers.has('retry-after'))) {
+          await res.arrayBuffer()
           await this.#sleep(retryAfterMs(res))
           continue
         }
