@@ -114,11 +114,15 @@ export const HttpErrorCode = {
   ServerBusy: 'server_busy',
   Unavailable: 'unavailable',
   ShuttingDown: 'shutting_down',
+  Unauthorized: 'unauthorized',
+  NoSuchPlayer: 'no_such_player',
+  InvalidAction: 'invalid_action',
+  PresetRoom: 'preset_room',
 } as const
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode]
 
 export interface HttpErrorSpec {
-  readonly status: 400 | 404 | 405 | 408 | 413 | 429 | 431 | 500 | 503
+  readonly status: 400 | 401 | 404 | 405 | 408 | 409 | 413 | 429 | 431 | 500 | 503
   /** What it means, for the README table and for logs. */
   readonly meaning: string
 }
@@ -142,5 +146,9 @@ export const httpErrors: Readonly<Record<HttpErrorCode, HttpErrorSpec>> = {
   internal_error: { status: 500, meaning: 'a bug on the server (logged)' },
   server_busy: { status: 503, meaning: 'large answers in flight already hold `PARTYLINE_HTTP_RESPONSE_MEMORY` bytes or number `PARTYLINE_HTTP_LARGE_RESPONSES` (`Retry-After`)' },
   unavailable: { status: 503, meaning: 'ClickPlanet cannot take clicks now (the log failed, the projection stopped, the server is stopping)' },
+  unauthorized: { status: 401, meaning: '`/api/admin/*` without `Authorization: Bearer <PARTYLINE_ADMIN_TOKEN>`, or with another token' },
+  no_such_player: { status: 404, meaning: 'an admin `kick` of a player id that is not in the room' },
+  invalid_action: { status: 400, meaning: 'an admin action whose body is not a JSON object, or a `kick` without a positive integer `player`' },
+  preset_room: { status: 409, meaning: 'an admin `start` or `stop` of a preset room (ClickPlanet\'s `PLANET`), which lives as long as the server' },
   shutting_down: { status: 503, meaning: 'the server is stopping: only `/healthz`, `/readyz` and `/metrics` still answer (`Retry-After`; the connection is closed)' },
 }

@@ -21,6 +21,8 @@ import { lobbyRoutes, type HttpRoute } from './transport/http-routes.js'
 import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
+import { adminRoutes } from './admin/admin-routes.js'
+import { NodeDirectory } from './admin/admin-directory.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
@@ -128,9 +130,11 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const routes: HttpRoute[] = [
     lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
-    // Pages last: every API route above keeps priority over a page path.
-    webRoutes(opts.web),
   ]
+  // Pages last: every API route above keeps priority over a page path.
+  const web = webRoutes(opts.web)
+  const directory = new NodeDirectory({ registry, metrics, node })
+  routes.push(adminRoutes({ token: settings.adminToken, directory, pages: web.pages, logger }), web)
   const gateway = new WsGateway({
     settings,
     registry,

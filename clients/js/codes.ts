@@ -10,6 +10,8 @@
 export const CloseCode = {
   /** The room ended normally (host `stop` answered, host socket closed). */
   Normal: 1000,
+  /** A text frame that is not valid UTF-8 (RFC 6455 §8.1 requires failing the connection). */
+  InvalidPayload: 1007,
   /** Refused by policy: origin not allowed, bad resume token three times, malformed sid or name. */
   PolicyViolation: 1008,
   /** A frame over the role's size limit. */
@@ -32,6 +34,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 /** The short reason the server sends with each close code. */
 export const closeReason: Readonly<Record<CloseCode, string>> = {
   1000: 'room ended',
+  1007: 'invalid UTF-8 in a text frame',
   1008: 'refused by policy',
   1009: 'frame too large',
   1012: 'server restarting',
@@ -59,6 +62,8 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   WrongFrameType: 'wrong_frame_type',
   Unavailable: 'unavailable',
+  TooComplex: 'too_complex',
+  PresetRoom: 'preset_room',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
