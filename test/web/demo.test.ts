@@ -101,9 +101,13 @@ t.test('demo - a TV and three phones play a round; a phone blips and comes back;
   const acceptedBefore = proxy.accepted
   proxy.down()
   await until(async () => (await cleo.locator('[data-testid="connection"]').textContent()) === 'reconnecting…', 'Cleo\'s page to say it is reconnecting', 10_000)
+  const cleoOnTv = tv.page.locator(`[data-testid="player-list"] > [data-player-id="${ids[2]}"]`)
+  await until(async () => (await cleoOnTv.getAttribute('class')) === 'away', 'the TV to show Cleo away (player_away)', 10_000)
+  t.match(await cleoOnTv.textContent(), /^Cleo \(away\)/, 'away, still in the list')
   await until(() => proxy.accepted >= acceptedBefore + 2, 'two refused reconnection attempts', 15_000)
   proxy.restore()
   await until(async () => (await cleo.locator('[data-testid="connection"]').textContent()) === 'connected', 'Cleo back', 15_000)
+  await until(async () => (await cleoOnTv.getAttribute('class')) === '', 'the TV to show Cleo back (player_back)', 10_000)
   t.same(await tv.page.evaluate(() => (window as unknown as { removed: string[] }).removed), [], 'the TV never showed Cleo leave')
   t.same((await playerList(tv.page)).map(([id]) => id), ids, 'the same players, the same ids')
 

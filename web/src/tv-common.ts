@@ -45,18 +45,19 @@ export function renderPlayers(state: RoomState, extra: (id: number) => string = 
   for (const li of list.querySelectorAll<HTMLElement>(':scope > li[data-player-id]')) existing.set(Number(li.dataset.playerId), li)
   const wanted = new Set(state.roster.map((p) => p.id))
   for (const [id, li] of existing) if (!wanted.has(id)) li.remove()
-  for (const p of state.roster) {
+  state.roster.forEach((p, i) => {
     let li = existing.get(p.id)
     if (!li) {
       li = document.createElement('li')
       li.dataset.playerId = String(p.id)
       li.innerHTML = '<span class="name"></span><span class="score"></span>'
     }
-    list.append(li) // keeps the order of the roster; a node already in place does not flicker
+    // Moved only when out of the roster's order: a player already in place is never taken out.
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null)
     li.classList.toggle('away', p.away)
     li.querySelector('.name')!.textContent = (p.name ?? `Player ${p.id}`) + (p.away ? ' (away)' : '')
     li.querySelector('.score')!.textContent = extra(p.id)
-  }
+  })
   document.querySelector('#player-count')!.textContent = `${state.roster.length} / ${state.maxPlayers}`
 }
 
