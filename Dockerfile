@@ -7,9 +7,12 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY clients ./clients
+COPY web ./web
+COPY scripts ./scripts
 COPY proto ./proto
 COPY assets ./assets
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+# The server, then the pages and the SDK (dist/web, dist/sdk) that it serves.
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=8081

@@ -21,8 +21,8 @@ t.test('planet - a click on the globe claims the tile on the server and on the l
   const browser = await launchChromium(t)
   const { page, problems } = await openPage(browser, server.url, { width: 1280, height: 800 })
   await page.goto(`${server.url}/planet`)
-  await eventually(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream', 15_000)
-  await eventually(async () => page.evaluate(() => 'partylinePlanet' in window), 'the globe', 15_000)
+  await eventually(async () => (await page.locator('#live').textContent()) === 'live', 'the live stream', 30_000)
+  await eventually(async () => page.evaluate(() => 'partylinePlanet' in window), 'the globe', 30_000)
   const country = await page.locator('#country').inputValue()
   t.match(country, /^[a-z]{2}$/, `a country is picked by default (${country})`)
 
@@ -44,17 +44,17 @@ t.test('planet - a click on the globe claims the tile on the server and on the l
   t.ok(target, 'a tile faces the viewer')
   await page.mouse.click(target!.x, target!.y)
   const planet = clickPlanet(server.url)
-  await eventually(async () => (await planet.ownerships()).some((o) => o.tileId === target!.tile && o.countryId === country), 'the server to record the claim', 10_000)
+  await eventually(async () => (await planet.ownerships()).some((o) => o.tileId === target!.tile && o.countryId === country), 'the server to record the claim', 20_000)
   const name = await page.evaluate((cc) => new Intl.DisplayNames(['en'], { type: 'region' }).of(cc.toUpperCase()) ?? cc, country)
   const board = page.locator('[data-testid="leaderboard"]')
-  await eventually(async () => ((await board.textContent()) ?? '').includes(name), `${name} on the leaderboard`, 10_000)
+  await eventually(async () => ((await board.textContent()) ?? '').includes(name), `${name} on the leaderboard`, 20_000)
   t.match(await page.locator('#planet-status').textContent(), new RegExp(`Claimed tile #${target!.tile} for ${name}`))
 
   // Someone else claims another tile (over HTTP, elsewhere): the page hears it live.
   const other = target!.tile === 0 ? 1 : 0
   await planet.click(other, 'jp')
-  await eventually(async () => (await page.evaluate((tile) => (window as unknown as { partylinePlanet: PlanetHook }).partylinePlanet.ownerOf(tile), other)) === 'jp', 'the update on the page', 10_000)
-  await eventually(async () => ((await board.textContent()) ?? '').includes('Japan'), 'Japan on the leaderboard, by name', 10_000)
+  await eventually(async () => (await page.evaluate((tile) => (window as unknown as { partylinePlanet: PlanetHook }).partylinePlanet.ownerOf(tile), other)) === 'jp', 'the update on the page', 20_000)
+  await eventually(async () => ((await board.textContent()) ?? '').includes('Japan'), 'Japan on the leaderboard, by name', 20_000)
   await screenshot(page, 'globe')
   t.same(problems, [], 'no script error, no request elsewhere')
 })
@@ -65,7 +65,7 @@ t.test('planet - a click past the rate limit is answered politely, with when to 
   const browser = await launchChromium(t)
   const { page, problems } = await openPage(browser, server.url, { width: 800, height: 900 })
   await page.goto(`${server.url}/planet`)
-  await eventually(async () => page.evaluate(() => 'partylinePlanet' in window), 'the globe', 15_000)
+  await eventually(async () => page.evaluate(() => 'partylinePlanet' in window), 'the globe', 30_000)
   // This test's address spends its one click of the second, then the page clicks.
   await clickPlanet(server.url).click(3, 'fr')
   const box = (await page.locator('#globe').boundingBox())!
@@ -78,7 +78,7 @@ t.test('planet - a click past the rate limit is answered politely, with when to 
     return null
   })
   await page.mouse.click(point?.x ?? box.x + box.width / 2, point?.y ?? box.y + box.height / 2)
-  await eventually(async () => /Try again in \d+ s/.test((await page.locator('#planet-status').textContent()) ?? ''), 'the polite refusal', 10_000)
+  await eventually(async () => /Try again in \d+ s/.test((await page.locator('#planet-status').textContent()) ?? ''), 'the polite refusal', 20_000)
   t.match(await page.locator('#planet-status').textContent(), /^Easy there!/)
   // Chromium itself logs every 4xx answer; the 429 is the one this test asked for.
   t.same(problems.filter((p) => !/status of 429/.test(p)), [], 'a refused click is not an error on the page')
