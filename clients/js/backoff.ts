@@ -28,7 +28,14 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = {
   maxQueued: 256,
 }
 
-/** `DEFAULT_RECONNECT` with `options` over it, clamped so the floor and order hold. */
+/**
+ * `DEFAULT_RECONNECT` with `options` over it, clamped so the floor and order hold.
+ *
+ * @example
+ * ```ts
+ * reconnectPolicy({ maxDelayMs: 2000 }) // { minDelayMs: 250, firstDelayMs: 1000, maxDelayMs: 2000, maxQueued: 256 }
+ * ```
+ */
 export function reconnectPolicy(options: Partial<ReconnectPolicy> = {}): ReconnectPolicy {
   const p = { ...DEFAULT_RECONNECT, ...options }
   const minDelayMs = Math.max(MIN_RECONNECT_DELAY_MS, p.minDelayMs)

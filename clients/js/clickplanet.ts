@@ -134,7 +134,14 @@ function decodeLeaderboard(bytes: Uint8Array): LeaderboardEntry[] {
   })
 }
 
-/** Decode one `UpdateNotification` (a `/ws/listen` frame). Throws on bytes that are not one. */
+/**
+ * Decode one `UpdateNotification` (a `/ws/listen` frame). Throws on bytes that are not one.
+ *
+ * @example
+ * ```ts
+ * socket.onmessage = (ev) => paint(decodeUpdate(new Uint8Array(ev.data)))
+ * ```
+ */
 export function decodeUpdate(bytes: Uint8Array): PlanetUpdate {
   let tileId = 0
   let countryId = ''
@@ -143,7 +150,14 @@ export function decodeUpdate(bytes: Uint8Array): PlanetUpdate {
   return { tileId, countryId, previousCountryId }
 }
 
-/** Decode the map asset (`GET /api/map/tiles`; its layout is in the README). */
+/**
+ * Decode the map asset (`GET /api/map/tiles`; its layout is in the README).
+ *
+ * @example
+ * ```ts
+ * const map = decodePlanetMap(await (await fetch('/api/map/tiles')).arrayBuffer())
+ * ```
+ */
 export function decodePlanetMap(buffer: ArrayBuffer): PlanetMap {
   const view = new DataView(buffer)
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4))
@@ -198,7 +212,15 @@ export class PlanetListener extends Emitter<PlanetListenerEvents> {
     return this.#userClosed ? 'closed' : this.#state
   }
 
-  /** Stop listening (and reconnecting). */
+  /**
+   * Stop listening (and reconnecting).
+   *
+   * @example
+   * ```ts
+   * const live = planet.listen(paint)
+   * window.addEventListener('pagehide', () => live.close())
+   * ```
+   */
   close(): void {
     if (this.#state === 'closed') return
     this.#userClosed = true

@@ -127,15 +127,37 @@ export class HostClient extends Emitter<HostEvents> {
     return this.#userClosed ? 'closed' : this.#state
   }
 
-  /** Stop accepting players; a `state` with `acceptConns: false` follows. */
+  /**
+   * Stop accepting players; a `state` with `acceptConns: false` follows.
+   *
+   * @example
+   * ```ts
+   * startButton.onclick = () => host.start()
+   * ```
+   */
   start(): void {
     this.#send({ cmd: 'start' })
   }
-  /** Disconnect a player (it sees close 4001); `player_left` and `state` follow. */
+  /**
+   * Disconnect a player (it sees close 4001); `player_left` and `state` follow.
+   *
+   * @example
+   * ```ts
+   * host.kick(3)
+   * ```
+   */
   kick(player: number): void {
     this.#send({ cmd: 'kick', player })
   }
-  /** End the room: every player is closed with 4002, then `stop` and `close` arrive. */
+  /**
+   * End the room: every player is closed with 4002, then `stop` and `close` arrive.
+   *
+   * @example
+   * ```ts
+   * host.once('stop').then(() => show('game over'))
+   * host.stop()
+   * ```
+   */
   stop(): void {
     this.#send({ cmd: 'stop' })
     this.#stopped = true
@@ -165,6 +187,13 @@ export class HostClient extends Emitter<HostEvents> {
   /**
    * Drop the connection without ending the room (it can be resumed within the grace period,
    * with `resumeRoom`) and stop reconnecting.
+   *
+   * @example
+   * ```ts
+   * const { code, token } = host
+   * host.close()
+   * const again = await resumeRoom(server, code, token) // within the grace period
+   * ```
    */
   close(): void {
     if (this.#state === 'closed') return
@@ -177,6 +206,11 @@ export class HostClient extends Emitter<HostEvents> {
 
   /**
    * Forget the room kept in storage (a page that wants a new room next time, not this one).
+   *
+   * @example
+   * ```ts
+   * newRoomButton.onclick = () => { host.forget(); host.stop(); location.reload() }
+   * ```
    */
   forget(): void {
     writeItem(this.#storage, this.#storageKey, undefined)
@@ -356,6 +390,13 @@ function storedRoom(opts: HostOptions): { key: string; token: string } | undefin
 /**
  * `createRoom` without waiting: the client is returned at once so handlers can be attached
  * before anything arrives; `ready` resolves once the room has its code.
+ *
+ * @example
+ * ```ts
+ * const host = openRoom({ maxPlayers: 4 })
+ * host.on('player_joined', (id) => console.log(id, 'joined'))
+ * await host.ready
+ * ```
  */
 export function openRoom(opts: CreateRoomOptions): HostClient
 export function openRoom(server: string | undefined, opts: CreateRoomOptions): HostClient
@@ -398,6 +439,13 @@ export async function createRoom(a: string | undefined | CreateRoomOptions, b?: 
 /**
  * `resumeRoom` without waiting. The kept player frames arrive right after `ready`: attach
  * `from`/`from_str` handlers before awaiting it.
+ *
+ * @example
+ * ```ts
+ * const host = reopenRoom(server, code, token)
+ * host.on('from_str', (id, text) => console.log('kept while away:', id, text))
+ * await host.ready
+ * ```
  */
 export function reopenRoom(server: string | undefined, code: string, token: string, opts: HostOptions = {}): HostClient {
   return new HostClient(server, { cmd: 'resume', key: code, token }, undefined, opts)
