@@ -198,10 +198,10 @@ function escapeHtml(s: string): string {
 
 $('#start-round').addEventListener('click', startRound)
 $('#new-room').addEventListener('click', () => {
-  // Leave this room to the server's grace period and start afresh.
+  // End this room (its players are told it has ended) and start afresh once it has.
   host.forget()
   sessionStorage.removeItem('demo.game')
+  void host.once('close').then(() => location.reload())
   host.stop()
-  location.reload()
 })
 render()

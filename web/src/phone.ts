@@ -44,13 +44,17 @@ let wakeLock: { release(): Promise<void> } | undefined
 async function join(name: string): Promise<void> {
   localStorage.setItem(nameKey, name)
   $<HTMLButtonElement>('[data-testid="join-submit"]').disabled = true
-  setConnection('joining…', '')
+  // The connection element says "connected", "reconnecting…" or why the room is gone; while
+  // joining it is hidden, and the button says so.
+  setConnection('', '')
+  $('[data-testid="join-submit"]').textContent = 'Joining…'
   try {
     player = await joinRoom(code, { name })
   } catch (e) {
     const err = e instanceof PartylineError ? e : new PartylineError(0, String(e))
     setConnection(ending(Number(err.code), err.reason), 'ended')
     $<HTMLButtonElement>('[data-testid="join-submit"]').disabled = false
+    $('[data-testid="join-submit"]').textContent = 'Join'
     return
   }
   $('#join-form').classList.add('hidden')
