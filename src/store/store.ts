@@ -13,10 +13,14 @@
  *   apply in call order, even concurrent ones), and the bytes returned equal the bytes
  *   saved, as a copy neither side can change through the other. A save replaces the
  *   previous one whole: after a crash at any moment a load gets one or the other, never a
- *   mix. `loadSnapshot` of a name never saved resolves undefined; one that exists but
- *   cannot be read back intact rejects. A snapshot survives what the implementation
- *   survives: memory, the process; memory with a data directory, restarts and crashes
- *   (written to a temp file, fsync'd, renamed over); Redis, what its persistence keeps.
+ *   mix. A save that fails rejects and leaves the previous snapshot in place, whole (and
+ *   leaves nothing else behind: no partial file, no temp file). `loadSnapshot` of a name
+ *   never saved resolves undefined; one that exists but cannot be read back intact rejects.
+ *   A snapshot survives what the implementation survives: memory, the process; memory
+ *   with a data directory, restarts and crashes (written to a temp file with every write's
+ *   length checked, fsync'd, renamed over; a crash's stale temp file is removed by the
+ *   next process's first save); Redis, what its persistence keeps. A save resolves only
+ *   once the snapshot is as durable as that.
  * - A failing store rejects the promise; callers keep serving from memory and log it.
  * The in-memory implementation is the default; Redis comes with scale-out.
  */
