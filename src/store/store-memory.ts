@@ -37,6 +37,9 @@ export class MemoryStore implements Store {
     this.#snapshotDir = o.dataDir === undefined || o.dataDir === '' ? undefined : join(o.dataDir, 'snapshots')
   }
 
+  /** With a data directory, snapshots are files that survive a crash. */
+  get durableSnapshots(): boolean { return this.#snapshotDir !== undefined }
+
   async reserveCode(code: string, node: string): Promise<boolean> {
     if (this.#owners.has(code)) return false
     const until = this.#cooling.get(code)

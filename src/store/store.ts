@@ -52,6 +52,12 @@ export interface RoomRecord {
 }
 
 export interface Store {
+  /**
+   * True when a saved snapshot survives this process crashing (memory with a data
+   * directory: yes; memory alone: no). A game drops what a snapshot holds from its own log
+   * only when it is; undefined counts as no.
+   */
+  readonly durableSnapshots?: boolean
   /** Reserve `code` for `node`; false if it is live or cooling down. */
   reserveCode(code: string, node: string): Promise<boolean>
   /** The node that owns a live code, if any. */

@@ -126,9 +126,41 @@ export interface LogScan {
   readonly head: number
   /** Offset just past the last intact record. */
   readonly validEnd: number
-  /** Offsets of positions base + 1 + k·INDEX_EVERY, up to the first damage. */
-  readonly index: readonly number[]
+  /** Where indexed positions start, up to the first damage. */
+  readonly index: PositionIndex
   readonly damage: readonly Damage[]
+}
+
+/**
+ * Where to start reading for a position: the offsets of the positions 1, 1 + INDEX_EVERY,
+ * 1 + 2·INDEX_EVERY, … that the file holds. Absolute positions, so dropping the start of
+ * the file keeps the rest of the index valid.
+ */
+export class PositionIndex {
+  /** offsets[i] is the offset of position (first + i)·INDEX_EVERY + 1. */
+  #first = 0
+  #offsets: number[] = []
+
+  /** Called with every record, in order. */
+  add(position: number, offset: number): void {
+    if ((position - 1) % INDEX_EVERY !== 0) return
+    if (this.#offsets.length === 0) this.#first = (position - 1) / INDEX_EVERY
+    this.#offsets.push(offset)
+  }
+
+  /** The indexed record nearest at or before `position`, if any. */
+  before(position: number): { readonly position: number; readonly offset: number } | undefined {
+    const i = Math.min(this.#offsets.length - 1, Math.floor((position - 1) / INDEX_EVERY) - this.#first)
+    if (i < 0) return undefined
+    return { position: (this.#first + i) * INDEX_EVERY + 1, offset: this.#offsets[i]! }
+  }
+
+  /** Forgets positions up to `base`; the offsets of the rest move by `shift` bytes. */
+  rebase(base: number, shift: number): void {
+    const drop = Math.min(this.#offsets.length, Math.max(0, Math.ceil(base / INDEX_EVERY) - this.#first))
+    this.#offsets = this.#offsets.slice(drop).map((o) => o + shift)
+    this.#first += drop
+  }
 }
 
 /**
@@ -147,7 +179,7 @@ export async function scanLegacyLog(fh: FileHandle, size: number): Promise<LogSc
 
 async function scan(fh: FileHandle, size: number, from: number, base: number, legacy: boolean): Promise<LogScan> {
   const w = new FileWindow(fh, size)
-  const index: number[] = []
+  const index = new PositionIndex()
   const damage: Damage[] = []
   const headerSize = legacy ? LEGACY_RECORD_HEADER : RECORD_HEADER
   let offset = from
@@ -156,7 +188,7 @@ async function scan(fh: FileHandle, size: number, from: number, base: number, le
   while (offset < size) {
     const rec = legacy ? parseLegacy(await w.view(offset), false) : parseRecord(await w.view(offset), last + 1, last + 1)
     if (rec !== undefined) {
-      if (damage.length === 0 && (last - base) % INDEX_EVERY === 0) index.push(offset)
+      if (damage.length === 0) index.add(last + 1, offset)
       last++
       offset += rec.size
       validEnd = offset

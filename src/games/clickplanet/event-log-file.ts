@@ -6,7 +6,7 @@ import {
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
 } from './event-log.js'
 import {
-  HEADER_SIZE, INDEX_EVERY, RECORD_HEADER,
+  HEADER_SIZE, PositionIndex, RECORD_HEADER,
   convertLegacy, decodeHeader, encodeHeader, encodeRecords, findRecord, forEachRecord, hasHeaderMagic,
   newLogId, scanLegacyLog, scanLog,
   type LogHeader, type LogScan,
@@ -66,25 +66,34 @@ interface Pending {
  * (`LogFailedError`) while the log retries with backoff: it truncates the file back to the
  * last acknowledged byte, writes and syncs a probe past it, and accepts appends again once
  * both worked. The descriptor is kept: reopening the file would not clear a write error.
+ *
+ * `compact(position)` drops what a durable snapshot holds: the records after `position` are
+ * copied to a new file whose header says it starts there, which replaces this one.
  */
 export class FileEventLog implements EventLog {
   readonly id: string
-  /** Positions up to this one are not in the file (a snapshot holds them). */
-  readonly base: number
   readonly recovery: LogRecovery
   readonly #path: string
-  readonly #fh: FileHandle
   readonly #fsync: boolean
   readonly #onHealth: ((problem: string | undefined) => void) | undefined
   readonly #retryFirstMs: number
   readonly #retryMaxMs: number
   readonly #subs = new Set<Subscriber>()
-  /** offsets[k] = byte offset of position base + k·INDEX_EVERY + 1 */
-  readonly #offsets: number[]
+  #header: LogHeader
+  #fh: FileHandle
+  #index: PositionIndex
   #head: number
   #bytes: number
   #pending: Pending[] = []
   #writing: Promise<void> | undefined
+  /** The batch being written now. */
+  #inFlight: Promise<void> | undefined
+  /** While set, no batch starts: a compaction is swapping the file. */
+  #hold: Promise<void> | undefined
+  /** The compaction running, if any. */
+  #compaction: Promise<number> | undefined
+  /** Subscriptions reading the file (a compaction waits until there are none). */
+  #replays = 0
   #failed: LogFailedError | undefined
   #retry: NodeJS.Timeout | undefined
   #retryMs: number
@@ -96,10 +105,10 @@ export class FileEventLog implements EventLog {
     this.#path = path
     this.#fh = fh
     this.id = header.id
-    this.base = header.base
+    this.#header = header
     this.#head = scan.head
     this.#bytes = scan.validEnd
-    this.#offsets = [...scan.index]
+    this.#index = scan.index
     this.#fsync = options.fsync ?? true
     this.#onHealth = options.onHealth
     this.#retryFirstMs = options.retryFirstMs ?? 50
@@ -171,10 +180,15 @@ export class FileEventLog implements EventLog {
     const notes: RecoveryNote[] = s === undefined
       ? [{ level: 'info', msg: `created ${path} (log ${header.id})` }]
       : [{ level: 'warn', msg: `no click log at ${path}: a new log (${header.id}) continues from the snapshot at ${s.position}; clicks after it that a missing log held are lost` }]
-    return new FileEventLog(path, fh, header, { base: header.base, head: header.base, validEnd: HEADER_SIZE, index: [], damage: [] }, options, { useSnapshot: s !== undefined, notes })
+    const empty: LogScan = { base: header.base, head: header.base, validEnd: HEADER_SIZE, index: new PositionIndex(), damage: [] }
+    return new FileEventLog(path, fh, header, empty, options, { useSnapshot: s !== undefined, notes })
   }
 
   get head(): number { return this.#head }
+  /** Positions up to this one are not in the file (a snapshot holds them). */
+  get base(): number { return this.#header.base }
+  /** The file's size in bytes. */
+  get bytes(): number { return this.#bytes }
   /** Writes that failed since the log was opened. */
   get failures(): number { return this.#failures }
   /** Why appends fail now; undefined while they work. */
@@ -192,6 +206,7 @@ export class FileEventLog implements EventLog {
 
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
+      if (this.#hold !== undefined) await this.#hold
       const batch = this.#pending
       this.#pending = []
       if (this.#failed) {
@@ -200,17 +215,20 @@ export class FileEventLog implements EventLog {
       }
       // Positions are given as the batch is written: a failed batch uses none.
       const bytes = encodeRecords(this.#head + 1, batch.map((p) => p.payload))
+      const write = this.#write(bytes)
+      this.#inFlight = write
       try {
-        await writeAll(this.#fh, bytes, this.#bytes)
-        if (this.#fsync) await this.#fh.datasync()
+        await write
       } catch (err) {
         this.#fail(err)
         for (const p of batch) p.reject(this.#failed!)
         continue
+      } finally {
+        this.#inFlight = undefined
       }
       for (const p of batch) {
-        if ((this.#head - this.base) % INDEX_EVERY === 0) this.#offsets.push(this.#bytes)
         const position = ++this.#head
+        this.#index.add(position, this.#bytes)
         this.#bytes += RECORD_HEADER + p.payload.length
         const entry: LogEntry = { position, click: p.click }
         for (const sub of this.#subs) deliver(sub, entry)
@@ -218,6 +236,11 @@ export class FileEventLog implements EventLog {
       }
     }
     this.#writing = undefined
+  }
+
+  async #write(bytes: Buffer): Promise<void> {
+    await writeAll(this.#fh, bytes, this.#bytes)
+    if (this.#fsync) await this.#fh.datasync()
   }
 
   #fail(err: unknown): void {
@@ -245,6 +268,10 @@ export class FileEventLog implements EventLog {
   async #recover(): Promise<void> {
     this.#retry = undefined
     if (this.#closed) return
+    if (this.#compaction !== undefined) {
+      this.#scheduleRetry()
+      return
+    }
     try {
       await this.#fh.truncate(this.#bytes)
       await writeAll(this.#fh, Buffer.alloc(PROBE_BYTES), this.#bytes)
@@ -265,11 +292,13 @@ export class FileEventLog implements EventLog {
   subscribe(from: number, handler: LogHandler): LogSubscription {
     const sub = new Subscriber(handler, (s) => this.#subs.delete(s))
     const start = Math.max(1, from)
+    this.#replays++
     const replay = async (): Promise<void> => {
+      await this.#compaction // it may swap the file under a reader
       if (start <= this.base) throw new LogTrimmedError(from, this.base + 1)
-      const k = Math.floor((start - this.base - 1) / INDEX_EVERY)
-      let last = this.base + k * INDEX_EVERY
-      let offset = this.#offsets[k] ?? this.#bytes
+      const anchor = this.#index.before(start)
+      let last = anchor === undefined ? this.base : anchor.position - 1
+      let offset = anchor?.offset ?? HEADER_SIZE
       // Read committed bytes until caught up; the check and the switch to live delivery
       // happen in one synchronous step, so no append can slip between them.
       while (sub.open && last < this.#head) {
@@ -283,11 +312,77 @@ export class FileEventLog implements EventLog {
       }
       if (sub.open) this.#subs.add(sub)
     }
-    const caughtUp = replay().catch((err: unknown) => {
-      sub.end(err)
-      throw err
-    })
+    const caughtUp = replay()
+      .catch((err: unknown) => {
+        sub.end(err)
+        throw err
+      })
+      .finally(() => { this.#replays-- })
     return sub.view(caughtUp)
+  }
+
+  /**
+   * Drops the records up to `position`, which a snapshot that survives a crash holds, when
+   * they take at least `minBytes`: the records after it go to a new file whose header starts
+   * at `position`, which replaces this one (same id, same history). Appends go on during the
+   * copy and wait only while the last records are copied and the file is swapped. Resolves
+   * with the bytes dropped; 0 when nothing was done (too little to drop, a write failing, a
+   * subscription replaying, another compaction). Rejects when the new file could not be
+   * written; this one is then untouched.
+   */
+  compact(position: number, minBytes = 0): Promise<number> {
+    if (this.#closed || this.#failed || this.#compaction !== undefined || this.#replays > 0) return Promise.resolve(0)
+    if (position <= this.base || position > this.#head) return Promise.resolve(0)
+    const run = this.#compact(position, minBytes).finally(() => { this.#compaction = undefined })
+    this.#compaction = run.catch(() => 0)
+    return run
+  }
+
+  async #compact(position: number, minBytes: number): Promise<number> {
+    let release = (): void => {}
+    try {
+      const from = position === this.#head ? this.#bytes : await this.#offsetOf(position + 1)
+      if (from - HEADER_SIZE < minBytes) return 0
+      const header: LogHeader = { ...this.#header, base: position, parent: undefined }
+      const shift = HEADER_SIZE - from
+      const tmp = `${this.#path}.tmp`
+      const out = await open(tmp, 'wx+')
+      try {
+        await writeAll(out, encodeHeader(header), 0)
+        const early = this.#bytes
+        await copyRange(this.#fh, from, early, out, from + shift)
+        // The rest with appends held, until the new file is in place.
+        this.#hold = new Promise((resolve) => { release = resolve })
+        await this.#inFlight?.catch(() => {})
+        if (this.#failed) throw this.#failed
+        await copyRange(this.#fh, early, this.#bytes, out, early + shift)
+        await out.sync()
+        await rename(tmp, this.#path)
+      } catch (err) {
+        await out.close().catch(() => {})
+        await rm(tmp, { force: true })
+        throw err
+      }
+      // The new file is the log now (its descriptor is the one written): swap before anything can fail.
+      const old = this.#fh
+      this.#fh = out
+      this.#header = header
+      this.#index.rebase(position, shift)
+      this.#bytes += shift
+      await old.close().catch(() => {})
+      await syncDir(dirname(this.#path)).catch(() => {})
+      return from - HEADER_SIZE
+    } finally {
+      this.#hold = undefined
+      release()
+    }
+  }
+
+  async #offsetOf(position: number): Promise<number> {
+    const anchor = this.#index.before(position)
+    const found = await findRecord(this.#fh, anchor?.offset ?? HEADER_SIZE, this.#bytes, position)
+    if (found === undefined) throw new Error(`${this.#path}: record ${position} not found`)
+    return found
   }
 
   async close(): Promise<void> {
@@ -295,6 +390,7 @@ export class FileEventLog implements EventLog {
     this.#closed = true
     clearTimeout(this.#retry)
     await this.#recovering
+    await this.#compaction
     await this.#writing
     for (const sub of this.#subs) sub.end()
     await this.#fh.close()
@@ -372,26 +468,16 @@ async function rewrite(fh: FileHandle, path: string, header: LogHeader, legacy: 
     }
     if (scan.head <= header.base) return
     const from = await offsetOf(fh, scan, header.base + 1)
-    const chunk = Buffer.allocUnsafe(COPY_CHUNK)
-    for (let o = from; o < scan.validEnd;) {
-      const { bytesRead } = await fh.read(chunk, 0, Math.min(COPY_CHUNK, scan.validEnd - o), o)
-      if (bytesRead === 0) throw new Error(`${path} ended at byte ${o} while being copied`)
-      await write(chunk.subarray(0, bytesRead))
-      o += bytesRead
-    }
+    await copyRange(fh, from, scan.validEnd, out, at)
   }, aside === undefined ? undefined : () => keepCopy(path, aside))
 }
 
 /** Offset of an intact record, from the nearest point the scan knows before it. */
 async function offsetOf(fh: FileHandle, scan: LogScan, position: number): Promise<number> {
   // Anchors: indexed positions (before any damage), and the first record after each damage.
-  let from = HEADER_SIZE
-  let at = scan.base + 1
-  const k = Math.min(scan.index.length - 1, Math.floor((position - scan.base - 1) / INDEX_EVERY))
-  if (k >= 0) {
-    from = scan.index[k]!
-    at = scan.base + k * INDEX_EVERY + 1
-  }
+  const anchor = scan.index.before(position)
+  let from = anchor?.offset ?? HEADER_SIZE
+  let at = anchor?.position ?? scan.base + 1
   for (const d of scan.damage) {
     if (!d.tail && d.next !== undefined && d.next <= position && d.next > at) {
       from = d.end
@@ -401,6 +487,17 @@ async function offsetOf(fh: FileHandle, scan: LogScan, position: number): Promis
   const found = await findRecord(fh, from, scan.validEnd, position)
   if (found === undefined) throw new Error(`record ${position} not found`)
   return found
+}
+
+/** Copies bytes [from, end) of `src` to `dst` at `at`, a megabyte at a time. */
+async function copyRange(src: FileHandle, from: number, end: number, dst: FileHandle, at: number): Promise<void> {
+  const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(0, end - from)))
+  for (let o = from; o < end;) {
+    const { bytesRead } = await src.read(chunk, 0, Math.min(chunk.length, end - o), o)
+    if (bytesRead === 0) throw new Error(`the file ended at byte ${o} while being copied`)
+    await writeAll(dst, chunk.subarray(0, bytesRead), at + o - from)
+    o += bytesRead
+  }
 }
 
 /** A hard link to `path` at `aside` (a copy where links are not supported). */

@@ -216,10 +216,24 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     await log.close()
     throw err
   }
+  // The file log drops what a snapshot holds once that snapshot survives a crash, when the
+  // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
+  const compactable = fileLog !== undefined && (opts.store ?? ownStore!).durableSnapshots === true ? fileLog : undefined
+  const compactBytes = 4 * 9 * map.tileCount
   scheduler = new SnapshotScheduler(projection, store, map.checksum, {
     everyClicks: opts.snapshotEveryClicks ?? 100_000,
     intervalMs: opts.snapshotIntervalMs ?? 60_000,
     logId: log.id ?? '',
+    ...(compactable && {
+      onSaved: (position: number) => {
+        compactable.compact(position, compactBytes).then(
+          (dropped) => {
+            if (dropped > 0) logger.info({ position, dropped, kept: compactable.bytes }, `clickplanet: compacted the click log: it starts after position ${position} now`)
+          },
+          (err: unknown) => logger.warn({ err, position }, 'clickplanet: compacting the click log failed; it stays as it was'),
+        )
+      },
+    }),
   }, logger)
   scheduler.savedPosition = fromSnapshot
   scheduler.applied()

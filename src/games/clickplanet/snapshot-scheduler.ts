@@ -57,8 +57,10 @@ export class SnapshotScheduler {
     if (this.#saving !== undefined) return this.#saving
     if (this.#projection.position === this.savedPosition) return Promise.resolve()
     const state = this.#projection.state()
+    let saved = false
     this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId: this.#logId })
       .then(() => {
+        saved = true
         this.savedPosition = state.position
         this.#onSaved?.(state.position)
       }, (err: unknown) => {
@@ -66,7 +68,12 @@ export class SnapshotScheduler {
         this.#logger.error({ err, position: state.position, previous: this.savedPosition },
           `clickplanet: snapshot at ${state.position} failed; ${this.savedPosition === 0 ? 'there is no previous snapshot' : `the previous snapshot at ${this.savedPosition} stays in place`}`)
       })
-      .finally(() => { this.#saving = undefined })
+      .finally(() => {
+        this.#saving = undefined
+        // Entries applied during the save may have made the next one due already (after a
+        // failure, the next entry or the timer tries again, not a tight loop).
+        if (saved) this.applied()
+      })
     return this.#saving
   }
 

@@ -287,3 +287,39 @@ t.test('file log - a full disk (a real 1 MiB tmpfs): appends fail and say why, t
   t.same(again.recovery.notes, [], 'the file is clean: the failed bytes were cut back')
   t.same((await replay(again, 1)).map((e) => e.position), [...acked, next], 'every acknowledged click, nothing else')
 })
+
+t.test('file log - compaction drops what the snapshot holds; appends during it are kept; replay and reopen see the rest', async (t) => {
+  const dir = await tempDir(t, 'cp-log-')
+  const path = join(dir, 'clicks.log')
+  const log = await FileEventLog.open(path, { fsync: false })
+  for (let i = 1; i <= 3000; i++) void log.append(clickOf(i))
+  await log.append(clickOf(3001))
+  const live: number[] = []
+  await log.subscribe(3002, (e) => live.push(e.position)).caughtUp
+  const before = log.bytes
+  t.equal(await log.compact(2000, before), 0, 'nothing is done while it would drop less than asked')
+  const compacting = log.compact(2000)
+  const during = Promise.all(Array.from({ length: 300 }, (_, i) => log.append(clickOf(3002 + i))))
+  const dropped = await compacting
+  const positions = await during
+  t.ok(dropped > 0 && dropped < before, `dropped ${dropped} of ${before} bytes`)
+  t.same(positions, Array.from({ length: 300 }, (_, i) => 3002 + i), 'appends during it got their positions')
+  t.same(live, positions, 'and were delivered live')
+  t.equal(log.base, 2000)
+  const added = positions.reduce((sum, p) => sum + RECORD_HEADER + encodeClick(clickOf(p)).length, 0)
+  t.equal(log.bytes, before - dropped + added, 'the file is what was kept plus what was appended')
+  t.same((await replay(log, 2001)).map((e) => e.click.clickId), Array.from({ length: 1301 }, (_, i) => `c${2001 + i}`))
+  await t.rejects(log.subscribe(1999, () => {}).caughtUp, LogTrimmedError, 'what was dropped is gone')
+  t.equal(await log.append(clickOf(9999)), 3302)
+  await log.close()
+  t.same((await readdir(dir)).sort(), ['clicks.log'], 'no temp file')
+
+  const again = await FileEventLog.open(path, { fsync: false, snapshot: { logId: log.id, position: 2000 } })
+  t.equal(again.recovery.useSnapshot, true)
+  t.same(again.recovery.notes, [])
+  t.equal(again.head, 3302)
+  t.same((await replay(again, 3000)).map((e) => e.position), Array.from({ length: 303 }, (_, i) => 3000 + i))
+  await again.close()
+  const older = await openOrRefusal(path, { snapshot: { logId: log.id, position: 1500 } })
+  t.type(older, LogUnusableError, 'a snapshot older than the compaction cannot start it')
+})

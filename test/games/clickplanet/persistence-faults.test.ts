@@ -4,11 +4,13 @@
  * filesystem (tmpfs, mounted by the test) filled to the last byte. Each test says what was
  * kept, what was refused with which status, and checks that no acknowledged click was lost.
  */
+import { spawn } from 'node:child_process'
 import { readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { MemoryStore } from '../../../src/store/store-memory.js'
-import { httpGet, metricValue, scrape, until } from '../../helpers/server.js'
+import { PlayerPeer, httpGet, metricValue, scrape, until } from '../../helpers/server.js'
 import { startHarness } from './harness.js'
 import { click, postBytes, waitFor } from './helpers.js'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
@@ -232,4 +234,64 @@ t.test('persistence - a snapshot that does not fit on the disk: the previous one
   const owners = await ownerMap(h.base)
   t.equal([...owners.values()].filter((cc) => cc === 'fr').length, 30)
   t.equal([...owners.values()].filter((cc) => cc === 'de').length, 30, 'the clicks after it are replayed from the log')
+})
+
+t.test('persistence - kill -9 while the log is being compacted again and again: every acknowledged click is there', async (t) => {
+  const dataDir = await tempDir(t)
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url)), dataDir, '200'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
+  })
+  const base = `http://127.0.0.1:${port}`
+  const log = join(dataDir, 'clicks.log')
+  const compactedTo = async (): Promise<number> => (await readFile(log)).readUInt32LE(24)
+  // A phone floods room PLANET (a snapshot every 200 clicks, so the log is compacted over
+  // and over) while HTTP clients click tiles 2000+ and keep what was acknowledged.
+  const phone = new PlayerPeer({ ws: base.replace('http', 'ws') }, 'PLANET')
+  await phone.opened
+  let killed = false
+  const flood = (async () => {
+    // At most 40,000 clicks, 100 every 5 ms (the test's own event loop must keep up).
+    for (let i = 0; !killed && i < 40_000; i++) {
+      phone.send(encodeClickRequest({ tileId: i % 2000, countryId: COUNTRIES[i % 5]! }))
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5))
+    }
+  })()
+  const acked = new Map<number, string>()
+  let next = 2000
+  let compactions = 0
+  let seen = 0
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (!killed && next < 2887) {
+      const tile = next++
+      const status = await tryClick(base, tile, 'jp')
+      if (status === 200) acked.set(tile, 'jp')
+      const to = await compactedTo()
+      if (to !== seen) {
+        seen = to
+        compactions++
+      }
+      if (!killed && compactions >= 3 && acked.size >= 100) {
+        killed = true
+        child.kill('SIGKILL')
+      }
+    }
+  }))
+  await flood
+  if (!killed) child.kill('SIGKILL')
+  await exited
+  t.ok(compactions >= 3, `the log was compacted ${compactions} times before the kill`)
+  const h = await startHarness({ dataDir })
+  t.teardown(() => h.close())
+  const owners = await ownerMap(h.base)
+  t.same([...acked].filter(([tile, cc]) => owners.get(tile) !== cc), [], `all ${acked.size} acknowledged clicks are there`)
 })

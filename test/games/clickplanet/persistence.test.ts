@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
 import { MemoryStore } from '../../../src/store/store-memory.js'
+import { PlayerPeer } from '../../helpers/server.js'
 import { startHarness } from './harness.js'
-import { click, leaderboard, ownerships, postBytes } from './helpers.js'
+import { click, leaderboard, ownerships, postBytes, waitFor } from './helpers.js'
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cp-data-'))
@@ -113,4 +114,28 @@ t.test('persistence - kill -9 during clicks: nothing acknowledged is lost', asyn
   const owners = new Map((await ownerships(h.base)).map((o) => [o.tileId, o.countryId]))
   const lost = [...acked].filter(([tile, cc]) => owners.get(tile) !== cc)
   t.same(lost, [], `all ${acked.size} acknowledged clicks survived (${owners.size} tiles owned after restart)`)
+})
+
+t.test('persistence - the click log drops what a saved snapshot holds, and a restart starts from that snapshot', async (t) => {
+  const dataDir = await tempDir(t)
+  const a = await startHarness({ dataDir, snapshotEveryClicks: 500 })
+  const countries = ['fr', 'de', 'it', 'br']
+  // 3,000 clicks from a phone in room PLANET: past 4 snapshots' worth of the small map's log (~104 KB)
+  const phone = new PlayerPeer({ ws: a.wsBase }, 'PLANET')
+  await phone.opened
+  for (let i = 0; i < 3000; i++) phone.send(encodeClickRequest({ tileId: (i * 7) % 2887, countryId: countries[i % 4]! }))
+  await waitFor('3,000 clicks applied', () => (a.planet.stats.logPosition === 3000 ? true : undefined))
+  phone.ws.close()
+  const log = join(dataDir, 'clicks.log')
+  const base = async (): Promise<number> => (await readFile(log)).readUInt32LE(24)
+  await waitFor('the log to be compacted', async () => ((await base()) > 0 ? true : undefined))
+  const before = await ownerships(a.base)
+  await a.close()
+  const dropped = await base()
+  t.ok(dropped >= 1500 && dropped <= 3000, `the file starts after position ${dropped}, a snapshot's`)
+  t.ok((await stat(log)).size < 3000 * 40, `and is smaller than the clicks it held (${(await stat(log)).size} bytes)`)
+  const b = await startHarness({ dataDir })
+  t.teardown(() => b.close())
+  t.same(await ownerships(b.base), before, 'the same map after a restart')
+  t.equal(b.planet.stats.logPosition, 3000)
 })
