@@ -151,9 +151,9 @@ export class FileEventLog implements EventLog {
       if (plan.kind === 'refuse') throw new LogUnusableError(plan.message)
       if (plan.rewrite !== undefined) {
         header = { ...header, base: plan.rewrite.base }
-        await rewrite(fh, path, header, legacy, scan, plan.rewrite.keepAside ? asidePath : undefined)
+        const rewritten = await rewrite(fh, path, header, legacy, scan, plan.rewrite.keepAside ? asidePath : undefined)
         await fh.close()
-        fh = await open(path, 'r+')
+        fh = rewritten
         scan = await scanLog(fh, (await fh.stat()).size, header.base)
       } else if (plan.cutAt !== undefined) {
         await fh.truncate(plan.cutAt)
@@ -175,8 +175,7 @@ export class FileEventLog implements EventLog {
       parent: s !== undefined && s.logId !== '' ? s.logId : undefined,
       legacy: s?.logId === '',
     }
-    await replaceFile(path, async (out) => writeAll(out, encodeHeader(header), 0))
-    const fh = await open(path, 'r+')
+    const fh = await replaceFile(path, async (out) => writeAll(out, encodeHeader(header), 0))
     const notes: RecoveryNote[] = s === undefined
       ? [{ level: 'info', msg: `created ${path} (log ${header.id})` }]
       : [{ level: 'warn', msg: `no click log at ${path}: a new log (${header.id}) continues from the snapshot at ${s.position}; clicks after it that a missing log held are lost` }]
@@ -345,32 +344,22 @@ export class FileEventLog implements EventLog {
       if (from - HEADER_SIZE < minBytes) return 0
       const header: LogHeader = { ...this.#header, base: position, parent: undefined }
       const shift = HEADER_SIZE - from
-      const tmp = `${this.#path}.tmp`
-      const out = await open(tmp, 'wx+')
-      try {
+      const fresh = await replaceFile(this.#path, async (out) => {
         await writeAll(out, encodeHeader(header), 0)
         const early = this.#bytes
-        await copyRange(this.#fh, from, early, out, from + shift)
+        await copyRange(this.#fh, from, early, out, HEADER_SIZE)
         // The rest with appends held, until the new file is in place.
         this.#hold = new Promise((resolve) => { release = resolve })
         await this.#inFlight?.catch(() => {})
         if (this.#failed) throw this.#failed
         await copyRange(this.#fh, early, this.#bytes, out, early + shift)
-        await out.sync()
-        await rename(tmp, this.#path)
-      } catch (err) {
-        await out.close().catch(() => {})
-        await rm(tmp, { force: true })
-        throw err
-      }
-      // The new file is the log now (its descriptor is the one written): swap before anything can fail.
+      })
       const old = this.#fh
-      this.#fh = out
+      this.#fh = fresh
       this.#header = header
       this.#index.rebase(position, shift)
       this.#bytes += shift
       await old.close().catch(() => {})
-      await syncDir(dirname(this.#path)).catch(() => {})
       return from - HEADER_SIZE
     } finally {
       this.#hold = undefined
@@ -425,37 +414,34 @@ async function writeAll(fh: FileHandle, buf: Uint8Array, position: number): Prom
 }
 
 /**
- * Replaces `path` whole: `fill` writes `<path>.tmp`, which is synced and renamed over it,
- * then the directory is synced. A failure removes the temp file and leaves `path` as it was.
+ * Replaces `path` whole and returns the new file, open for reading and writing: `fill`
+ * writes `<path>.tmp`, which is synced, then (after `before`, if given) renamed over `path`,
+ * then the directory is synced. A failure before the rename removes the temp file and
+ * leaves `path` as it was; once renamed, nothing fails.
  */
-async function replaceFile(path: string, fill: (out: FileHandle) => Promise<void>, before?: () => Promise<void>): Promise<void> {
+async function replaceFile(path: string, fill: (out: FileHandle) => Promise<void>, before?: () => Promise<void>): Promise<FileHandle> {
   const tmp = `${path}.tmp`
-  const out = await open(tmp, 'wx')
+  const out = await open(tmp, 'wx+')
   try {
     await fill(out)
     await out.sync()
+    await before?.()
+    await rename(tmp, path)
   } catch (err) {
     await out.close().catch(() => {})
     await rm(tmp, { force: true })
     throw err
   }
-  await out.close()
-  try {
-    await before?.()
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw err
-  }
   await syncDir(dirname(path))
+  return out
 }
 
 /**
  * Rewrites the file at `path` with `header`: the intact records after `header.base`, in
  * order (a version 1 file's converted). With `aside`, the old file is kept there first.
  */
-async function rewrite(fh: FileHandle, path: string, header: LogHeader, legacy: boolean, scan: LogScan, aside: string | undefined): Promise<void> {
-  await replaceFile(path, async (out) => {
+async function rewrite(fh: FileHandle, path: string, header: LogHeader, legacy: boolean, scan: LogScan, aside: string | undefined): Promise<FileHandle> {
+  return replaceFile(path, async (out) => {
     let at = 0
     const write = async (bytes: Buffer): Promise<void> => {
       await writeAll(out, bytes, at)
@@ -509,13 +495,9 @@ async function keepCopy(path: string, aside: string): Promise<void> {
   }
 }
 
+/** Makes a rename durable where the filesystem allows (some refuse fsync on a directory). */
 async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r')
-  try {
-    await d.sync()
-  } catch {
-    // some filesystems refuse fsync on a directory
-  } finally {
-    await d.close()
-  }
+  const d = await open(dir, 'r').catch(() => undefined)
+  await d?.sync().catch(() => {})
+  await d?.close().catch(() => {})
 }
