@@ -95,7 +95,7 @@ export function encodeRecords(first: number, payloads: readonly Uint8Array[]): B
     out.writeUInt32LE(p.length, o)
     writeU64(out, o + 8, first + i)
     out.set(p, o + RECORD_HEADER)
-    out.writeUInt32LE(crc32(out.subarray(o + 8, o + RECORD_HEADER + p.length)), o + 4)
+    out.writeUInt32LE(crc32(out, 0, o + 8, o + RECORD_HEADER + p.length), o + 4)
     o += RECORD_HEADER + p.length
   }
   return out
@@ -186,7 +186,8 @@ async function scan(fh: FileHandle, size: number, from: number, base: number, le
   let last = base
   let validEnd = from
   while (offset < size) {
-    const rec = legacy ? parseLegacy(await w.view(offset), false) : parseRecord(await w.view(offset), last + 1, last + 1)
+    const p = w.at(offset) ?? await w.load(offset)
+    const rec = legacy ? parseLegacy(w.buf, p, w.end, false) : parseRecord(w.buf, p, w.end, last + 1, last + 1)
     if (rec !== undefined) {
       if (damage.length === 0) index.add(last + 1, offset)
       last++
@@ -197,12 +198,12 @@ async function scan(fh: FileHandle, size: number, from: number, base: number, le
     const start = offset
     let found: { at: number; position: number } | undefined
     for (let o = start + 1; found === undefined && o + headerSize <= size; o++) {
-      const view = await w.view(o)
+      const p = w.at(o) ?? await w.load(o)
       if (legacy) {
-        if (parseLegacy(view, true) !== undefined) found = { at: o, position: Number.NaN }
+        if (parseLegacy(w.buf, p, w.end, true) !== undefined) found = { at: o, position: Number.NaN }
       } else {
         // Each lost record took at least RECORD_HEADER bytes: that bounds the next position.
-        const r = parseRecord(view, last + 1, last + 1 + Math.floor((o - start) / RECORD_HEADER))
+        const r = parseRecord(w.buf, p, w.end, last + 1, last + 1 + Math.floor((o - start) / RECORD_HEADER))
         if (r !== undefined) found = { at: o, position: r.position }
       }
     }
@@ -229,10 +230,10 @@ export async function forEachRecord(
   const w = new FileWindow(fh, end)
   let offset = from
   while (offset < end) {
-    const view = await w.view(offset)
-    const rec = parseRecord(view, 1, Number.MAX_SAFE_INTEGER)
+    const p = w.at(offset) ?? await w.load(offset)
+    const rec = parseRecord(w.buf, p, w.end, 1, Number.MAX_SAFE_INTEGER)
     if (rec === undefined) return offset
-    each(rec.position, view.subarray(RECORD_HEADER, rec.size), offset)
+    each(rec.position, w.buf.subarray(p + RECORD_HEADER, p + rec.size), offset)
     offset += rec.size
   }
   return offset
@@ -246,7 +247,8 @@ export async function findRecord(fh: FileHandle, from: number, end: number, posi
   const w = new FileWindow(fh, end)
   let offset = from
   while (offset < end) {
-    const rec = parseRecord(await w.view(offset), 1, position)
+    const p = w.at(offset) ?? await w.load(offset)
+    const rec = parseRecord(w.buf, p, w.end, 1, position)
     if (rec === undefined) return undefined
     if (rec.position === position) return offset
     offset += rec.size
@@ -269,11 +271,11 @@ export async function convertLegacy(
   let batch: Buffer[] = []
   let batchBytes = 0
   while (offset < end) {
-    const view = await w.view(offset)
-    const rec = parseLegacy(view, false)
+    const p = w.at(offset) ?? await w.load(offset)
+    const rec = parseLegacy(w.buf, p, w.end, false)
     if (rec === undefined) break
     if (++position > base) {
-      const record = encodeRecords(position, [view.subarray(LEGACY_RECORD_HEADER, rec.size)])
+      const record = encodeRecords(position, [w.buf.subarray(p + LEGACY_RECORD_HEADER, p + rec.size)])
       batch.push(record)
       batchBytes += record.length
       kept++
@@ -289,31 +291,31 @@ export async function convertLegacy(
   return kept
 }
 
-/** The record at the start of `b` if it is whole, intact and its position in [min, max]. */
-function parseRecord(b: Buffer, min: number, max: number): { position: number; size: number } | undefined {
-  if (b.length < RECORD_HEADER) return undefined
-  const len = b.readUInt32LE(0)
-  if (len > MAX_PAYLOAD || b.length < RECORD_HEADER + len) return undefined
-  const position = readU64(b, 8)
+/** The record at `b[p]` (the buffer holds bytes up to `end`) if whole, intact and its position in [min, max]. */
+function parseRecord(b: Buffer, p: number, end: number, min: number, max: number): { position: number; size: number } | undefined {
+  if (end - p < RECORD_HEADER) return undefined
+  const len = b.readUInt32LE(p)
+  if (len > MAX_PAYLOAD || end - p < RECORD_HEADER + len) return undefined
+  const position = readU64(b, p + 8)
   if (position === undefined || position < min || position > max) return undefined
-  if (crc32(b.subarray(8, RECORD_HEADER + len)) !== b.readUInt32LE(4)) return undefined
+  if (crc32(b, 0, p + 8, p + RECORD_HEADER + len) !== b.readUInt32LE(p + 4)) return undefined
   return { position, size: RECORD_HEADER + len }
 }
 
 /**
- * A version 1 record at the start of `b`, if whole and intact. Looking for one past damage
- * (`strict`) it must also hold a Click, since without positions its checksum is all there is.
+ * A version 1 record at `b[p]`, if whole and intact. Looking for one past damage (`strict`)
+ * it must also hold a Click, since without positions its checksum is all there is.
  */
-function parseLegacy(b: Buffer, strict: boolean): { size: number } | undefined {
-  if (b.length < LEGACY_RECORD_HEADER) return undefined
-  const len = b.readUInt32LE(0)
+function parseLegacy(b: Buffer, p: number, end: number, strict: boolean): { size: number } | undefined {
+  if (end - p < LEGACY_RECORD_HEADER) return undefined
+  const len = b.readUInt32LE(p)
   // A Click is never empty (its click id is not), so a zero length is damage: zeroed pages.
-  if (len === 0 || len > MAX_PAYLOAD || b.length < LEGACY_RECORD_HEADER + len) return undefined
-  const payload = b.subarray(LEGACY_RECORD_HEADER, LEGACY_RECORD_HEADER + len)
-  if (crc32(payload) !== b.readUInt32LE(4)) return undefined
+  if (len === 0 || len > MAX_PAYLOAD || end - p < LEGACY_RECORD_HEADER + len) return undefined
+  const from = p + LEGACY_RECORD_HEADER
+  if (crc32(b, 0, from, from + len) !== b.readUInt32LE(p + 4)) return undefined
   if (strict) {
     try {
-      decodeClick(payload)
+      decodeClick(b.subarray(from, from + len))
     } catch {
       return undefined
     }
@@ -322,30 +324,36 @@ function parseLegacy(b: Buffer, strict: boolean): { size: number } | undefined {
 }
 
 /**
- * Forward reads over a file through one buffer: `view(offset)` gives the bytes from `offset`,
- * at least a whole record's worth unless the file ends first. A view is valid until the next
- * call that has to read.
+ * Forward reads over a file through one buffer holding bytes [start, start + end of `buf`)
+ * of the file. `at(offset)` gives the index in `buf` of a file offset when the buffer holds
+ * a whole record's worth from there (or up to the end of the file) without reading: most
+ * calls, since one read serves a megabyte of records; else `load` reads from there.
+ * `buf` and the indexes are valid until the next `load`.
  */
 class FileWindow {
   readonly #fh: FileHandle
-  readonly #end: number
+  readonly #fileEnd: number
   #buf = Buffer.alloc(0)
-  #at = 0
+  #start = 0
   #len = 0
 
   constructor(fh: FileHandle, end: number) {
     this.#fh = fh
-    this.#end = end
+    this.#fileEnd = end
   }
 
-  async view(offset: number): Promise<Buffer> {
-    const want = Math.min(RECORD_HEADER + MAX_PAYLOAD, this.#end - offset)
-    if (offset < this.#at || offset + want > this.#at + this.#len) await this.#load(offset)
-    return this.#buf.subarray(offset - this.#at, this.#len)
+  get buf(): Buffer { return this.#buf }
+  /** Index in `buf` past the last byte read. */
+  get end(): number { return this.#len }
+
+  at(offset: number): number | undefined {
+    const want = Math.min(RECORD_HEADER + MAX_PAYLOAD, this.#fileEnd - offset)
+    if (offset < this.#start || offset + want > this.#start + this.#len) return undefined
+    return offset - this.#start
   }
 
-  async #load(offset: number): Promise<void> {
-    const n = Math.max(0, Math.min(READ_CHUNK, this.#end - offset))
+  async load(offset: number): Promise<number> {
+    const n = Math.max(0, Math.min(READ_CHUNK, this.#fileEnd - offset))
     if (this.#buf.length < n) this.#buf = Buffer.allocUnsafe(READ_CHUNK)
     let got = 0
     while (got < n) {
@@ -353,8 +361,9 @@ class FileWindow {
       if (bytesRead === 0) break
       got += bytesRead
     }
-    this.#at = offset
+    this.#start = offset
     this.#len = got
+    return 0
   }
 }
 

@@ -348,6 +348,7 @@ export class FileEventLog implements EventLog {
         await writeAll(out, encodeHeader(header), 0)
         const early = this.#bytes
         await copyRange(this.#fh, from, early, out, HEADER_SIZE)
+        await out.sync() // the bulk of it, before appends wait
         // The rest with appends held, until the new file is in place.
         this.#hold = new Promise((resolve) => { release = resolve })
         await this.#inFlight?.catch(() => {})
