@@ -48,6 +48,27 @@ export function serve(t: Test, dataDir: string, extra: readonly string[] = []): 
   return { child, out: () => out, err: () => err, exited }
 }
 
+/**
+ * The crash tests' child (fixtures/serve-child.ts: the test harness in its own process, so
+ * it can be killed with SIGKILL), with a snapshot every `snapshotEveryClicks` if given.
+ */
+export async function serveChild(t: Test, dataDir: string, snapshotEveryClicks?: number): Promise<{ child: ChildProcess; base: string; exited: Promise<void> }> {
+  const fixture = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url))
+  const args = snapshotEveryClicks === undefined ? [] : [String(snapshotEveryClicks)]
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
+  })
+  return { child, base: `http://127.0.0.1:${port}`, exited }
+}
+
 /** Waits for the process's "listening" log line; its base URL. */
 export async function listening(p: ServeProcess, ms = 20_000): Promise<string> {
   let exit: number | string | undefined
