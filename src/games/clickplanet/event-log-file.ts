@@ -138,13 +138,11 @@ export class FileEventLog implements EventLog {
       try {
         header = legacy ? { id: newLogId(), base: 0, parent: undefined, legacy: true } : decodeHeader(start)
       } catch (err) {
-        throw new LogUnusableError(`${path} has a damaged header at byte 0 (${(err as Error).message}). Nothing was changed. ` +
-          `Restore it from a backup, or move it aside to start from ${options.snapshot ? `the snapshot at ${options.snapshot.position}` : 'an empty map'}.`)
+        throw new LogUnusableError(`${path} has a damaged header at byte 0 (${(err as Error).message}). ${wayOut(path, options.snapshot)}`)
       }
       let scan = legacy ? await scanLegacyLog(fh, size) : await scanLog(fh, size, header.base)
       if (legacy && scan.head === 0 && scan.damage.length > 0) {
-        throw new LogUnusableError(`${path} is not a click log: it has neither a header nor a record at byte 0. Nothing was changed. ` +
-          `Restore it from a backup, or move it aside to start from ${options.snapshot ? `the snapshot at ${options.snapshot.position}` : 'an empty map'}.`)
+        throw new LogUnusableError(`${path} is not a click log: it has neither a header nor a record at byte 0. ${wayOut(path, options.snapshot)}`)
       }
       const asidePath = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`
       const plan = planRecovery({ path, header, legacy, scan, snapshot: options.snapshot, snapshotProblem: options.snapshotProblem, asidePath })
@@ -190,8 +188,6 @@ export class FileEventLog implements EventLog {
   get bytes(): number { return this.#bytes }
   /** Writes that failed since the log was opened. */
   get failures(): number { return this.#failures }
-  /** Why appends fail now; undefined while they work. */
-  get problem(): string | undefined { return this.#failed?.message }
 
   append(click: Click): Promise<number> {
     if (this.#closed) return Promise.reject(new LogClosedError())
@@ -385,6 +381,10 @@ export class FileEventLog implements EventLog {
     for (const sub of this.#subs) sub.end()
     await this.#fh.close()
   }
+}
+
+function wayOut(path: string, snapshot: SnapshotRef | undefined): string {
+  return `Nothing was changed. Restore ${path} from a backup, or move it aside to start from ${snapshot ? `the snapshot at ${snapshot.position}` : 'an empty map'}.`
 }
 
 function deliver(sub: Subscriber, entry: LogEntry): void {

@@ -66,9 +66,10 @@ export interface LogSubscription {
  *   The in-process implementations deliver an appended entry to live subscribers before
  *   its `append` resolves (a node reads its own writes); a remote one may deliver later.
  *   When delivery stops for any reason but `close()`, the subscription's `done` rejects.
- * - **Retention.** A log may drop old entries (memory keeps a bounded window, JetStream
- *   has limits); subscribing before the oldest retained position fails with
- *   `LogTrimmedError`, and the consumer must start from a snapshot instead.
+ * - **Retention.** A log may drop old entries (memory keeps a bounded window, the file log
+ *   what a durable snapshot holds, JetStream has limits); subscribing before the oldest
+ *   retained position fails with `LogTrimmedError`, and the consumer must start from a
+ *   snapshot instead.
  * - `close()` waits for pending appends to settle, then refuses new ones (`LogClosedError`).
  */
 export interface EventLog {
