@@ -3,7 +3,8 @@
  * The `partyline` command.
  *   partyline [serve] [--port 8081 …]   run the server (the default)
  *   partyline --help                    list every setting
- * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage.
+ * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage, 3 stored data that an
+ * operator must decide about (the one line on stderr says what, where and the ways out).
  */
 import { setFlagsFromString } from 'node:v8'
 import { networkInterfaces } from 'node:os'
@@ -12,6 +13,7 @@ import { createLogger } from './log.js'
 import { startServer } from './server.js'
 import { runRobot } from './games/clickplanet/robot.js'
 import { ROBOT_USAGE } from './games/clickplanet/robot-options.js'
+import { LogUnusableError } from './games/clickplanet/event-log.js'
 import { runFlood } from './flood/cli.js'
 
 const USAGE = `usage: partyline [serve] [options]     run the server (the default)
@@ -56,6 +58,10 @@ async function serve(argv: readonly string[]): Promise<number> {
   try {
     server = await startServer(settings, { logger })
   } catch (err) {
+    if (err instanceof LogUnusableError) {
+      process.stderr.write(`partyline: cannot start: ${err.message}\n`)
+      return 3
+    }
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
     process.stderr.write(`partyline: port ${settings.port} is already in use: set PORT (or --port) to a free port\n`)
     // The games opened before the port was tried; nothing was served: leave at once.
