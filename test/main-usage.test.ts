@@ -59,7 +59,8 @@ t.test('main - a misspelled PARTYLINE_ variable is named at start, with the sett
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  await until(() => out.includes('partyline listening'), 'the server to listen', 20_000)
+  // The demo's address is the line after "listening": wait for it, not for the first.
+  await until(() => out.includes('"demo":'), 'the server to listen and print the demo address', 20_000)
   t.match(err, /warning: PARTYLINE_HOST_GRACE is not a setting and is ignored \(did you mean PARTYLINE_HOST_GRACE_MS\?\)/)
   t.match(out, /"demo":\["http:\/\/127\.0\.0\.1:\d+\/demo"\]/, 'the demo page address is printed')
   child.kill('SIGTERM')
