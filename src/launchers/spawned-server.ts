@@ -23,6 +23,17 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
+/** Whether a listener can bind `host`:`port` now (false: taken, or not an address of this machine). */
+export async function canListen(port: number, host: string): Promise<boolean> {
+  const server = createServer()
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen(port, host, () => resolve(true))
+  })
+  if (bound) await new Promise<void>((resolve) => server.close(() => resolve()))
+  return bound
+}
+
 /** A new directory named `prefix` + random characters, under `parent` (default: the OS temp dir). */
 export async function tempDir(prefix: string, parent: string = tmpdir()): Promise<string> {
   return mkdtemp(join(parent, prefix))
@@ -165,6 +176,21 @@ export abstract class LaunchedServer {
     return this.process?.running ?? false
   }
 
+  /** The process id of the running (or last) process. */
+  get pid(): number | undefined {
+    return this.process?.child.pid
+  }
+
+  /** How the running (or last) process ended; undefined before the first start. */
+  get exited(): ServerProcess['exited'] | undefined {
+    return this.process?.exited
+  }
+
+  /** How long `kill` waits for the process to exit before it sends SIGKILL. */
+  protected get stopBoundMs(): number {
+    return 5000
+  }
+
   /** The tail of what the running (or last) process printed. */
   get output(): string {
     return this.process?.output ?? ''
@@ -172,7 +198,7 @@ export abstract class LaunchedServer {
 
   /** Stops the process with `signal` (SIGKILL: no clean-up at all); the directory stays. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.process?.stop(signal)
+    await this.process?.stop(signal, this.stopBoundMs)
   }
 
   /** Stops the process (SIGTERM) and removes its directory. */
