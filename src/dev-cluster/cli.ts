@@ -137,8 +137,10 @@ async function run(inv: Invocation): Promise<number> {
     {
       line: (node, line) => out(`${node.padEnd(width)} | ${line}`),
       exited: (part, end, output) => {
-        const tail = part.startsWith('node-') ? '' : `; its last output:\n${output.trim().split('\n').slice(-10).join('\n')}`
-        say(`${part} exited (${describeEnd(end)}) while the cluster runs; the others keep running${tail}`)
+        const node = part.startsWith('node-')
+        // A node's lines were printed as they came; a server's only on a crash (not on a signal someone sent).
+        const tail = node || end.signal !== null ? '' : `; its last output:\n${output.trim().split('\n').slice(-10).join('\n')}`
+        say(`${part} exited (${describeEnd(end)}) while the cluster runs; ${node ? 'the others keep running' : 'the nodes keep running and name it in /readyz'}${tail}`)
       },
       stopping: (step) => say(step),
     },
