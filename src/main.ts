@@ -4,13 +4,15 @@
  *   partyline [serve] [--port 8081 …]   run the server (the default)
  *   partyline dev-cluster --nodes 3     NATS, Redis and N nodes on this machine
  *   partyline --help                    list every setting
- * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage.
+ * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage, 3 stored data that an
+ * operator must decide about (the one line on stderr says what, where and the ways out).
  */
 import { setFlagsFromString } from 'node:v8'
 import { ConfigError, loadSettings, settingsHelp } from './config.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
 import { runRobot } from './games/clickplanet/robot.js'
+import { LogUnusableError } from './games/clickplanet/event-log.js'
 import { runFlood } from './flood/cli.js'
 import { runDevCluster } from './dev-cluster/cli.js'
 
@@ -45,7 +47,14 @@ async function serve(argv: readonly string[]): Promise<number> {
   // pretenuring the old generation stays flat. Set before the server allocates anything.
   setFlagsFromString('--no-allocation-site-pretenuring')
   const logger = createLogger(settings.logLevel)
-  const server = await startServer(settings, { logger })
+  let server
+  try {
+    server = await startServer(settings, { logger })
+  } catch (err) {
+    if (!(err instanceof LogUnusableError)) throw err
+    process.stderr.write(`partyline: cannot start: ${err.message}\n`)
+    return 3
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping')

@@ -87,6 +87,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
         ...(settings.map ? { mapPath: settings.map } : {}),
         store,
+        readiness: readiness.component('clickplanet_log'),
         ...opts.clickplanet,
       }))),
     )

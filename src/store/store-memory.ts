@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   checkSnapshotArgs,
@@ -46,6 +46,8 @@ export class MemoryStore implements Store {
   #snapshots = new Map<string, StoredSnapshot>()
   /** Per snapshot name, the last write queued: writes of one name run in call order. */
   #writes = new Map<string, Promise<void>>()
+  /** Names whose stale temp files (from a process that died mid-save) were removed. */
+  readonly #swept = new Set<string>()
   #now: () => number
   readonly #orphanTtlMs: number
   readonly #orphanCooldownMs: number
@@ -59,6 +61,9 @@ export class MemoryStore implements Store {
     this.#orphanCooldownMs = o.orphanCooldownMs ?? DEFAULT_ORPHAN_COOLDOWN_MS
     this.#snapshotDir = o.dataDir === undefined || o.dataDir === '' ? undefined : join(o.dataDir, 'snapshots')
   }
+
+  /** With a data directory, snapshots are files that survive a crash. */
+  get durableSnapshots(): boolean { return this.#snapshotDir !== undefined }
 
   async reserveCode(code: string, node: string): Promise<boolean> {
     return (await this.claimCode(code, node)) !== undefined
@@ -225,9 +230,16 @@ export class MemoryStore implements Store {
     // Copy now: the caller may reuse its array as soon as this returns.
     const copy: StoredSnapshot = { position: snapshot.position, bytes: Uint8Array.prototype.slice.call(snapshot.bytes) }
     const dir = this.#snapshotDir
+    const swept = this.#swept
     const write = dir === undefined
       ? async () => { this.#snapshots.set(name, copy) }
-      : () => writeSnapshotFile(dir, name, copy)
+      : async () => {
+        if (!swept.has(name)) {
+          swept.add(name)
+          await removeStaleTemps(dir, name)
+        }
+        await writeSnapshotFile(dir, name, copy)
+      }
     const previous = this.#writes.get(name) ?? Promise.resolve()
     const next = previous.then(write, write)
     this.#writes.set(name, next)
@@ -267,7 +279,11 @@ const MAGIC = 'PLSS'
 const HEADER = 4 + 4 + 8 + 4 + 32
 let tmpSeq = 0
 
-/** Written to a temp file, fsync'd, renamed over the old one, directory fsync'd. */
+/**
+ * Written to a temp file whose every write is checked for its length, fsync'd, closed, and
+ * only then renamed over the old one (then the directory is fsync'd). Any failure removes
+ * the temp file and leaves the previous snapshot as it was.
+ */
 async function writeSnapshotFile(dir: string, name: string, s: StoredSnapshot): Promise<void> {
   await mkdir(dir, { recursive: true })
   const header = Buffer.alloc(HEADER)
@@ -278,16 +294,47 @@ async function writeSnapshotFile(dir: string, name: string, s: StoredSnapshot): 
   createHash('sha256').update(s.bytes).digest().copy(header, 20)
   const path = join(dir, `${name}.snap`)
   const tmp = `${path}.${process.pid}.${++tmpSeq}.tmp`
-  const fh = await open(tmp, 'w')
+  const fh = await open(tmp, 'wx')
   try {
-    await fh.writev([header, s.bytes])
+    await writeAll(fh, header, 0)
+    await writeAll(fh, s.bytes, HEADER)
     await fh.sync()
-  } finally {
-    await fh.close()
+  } catch (err) {
+    await fh.close().catch(() => {})
+    await rm(tmp, { force: true })
+    throw err
   }
-  await rename(tmp, path)
+  try {
+    await fh.close()
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
   const d = await open(dir, 'r')
   try { await d.sync() } catch { /* some filesystems refuse fsync on a directory */ } finally { await d.close() }
+}
+
+/** All of `bytes` at `position`: a short write is continued, one that writes nothing fails. */
+async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done)
+    if (bytesWritten === 0) throw new Error(`snapshot write stopped short: ${done} of ${bytes.length} bytes`)
+    done += bytesWritten
+  }
+}
+
+/** Temp files of `name` left by a process that died while saving (never the live file). */
+async function removeStaleTemps(dir: string, name: string): Promise<void> {
+  let files: string[]
+  try {
+    files = await readdir(dir)
+  } catch {
+    return
+  }
+  const prefix = `${name}.snap.`
+  await Promise.all(files.filter((f) => f.startsWith(prefix) && f.endsWith('.tmp')).map((f) => rm(join(dir, f), { force: true })))
 }
 
 async function readSnapshotFile(dir: string, name: string): Promise<StoredSnapshot | undefined> {

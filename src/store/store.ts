@@ -14,10 +14,14 @@
  *   apply in call order, even concurrent ones), and the bytes returned equal the bytes
  *   saved, as a copy neither side can change through the other. A save replaces the
  *   previous one whole: after a crash at any moment a load gets one or the other, never a
- *   mix. `loadSnapshot` of a name never saved resolves undefined; one that exists but
- *   cannot be read back intact rejects. A snapshot survives what the implementation
- *   survives: memory, the process; memory with a data directory, restarts and crashes
- *   (written to a temp file, fsync'd, renamed over); Redis, what its persistence keeps.
+ *   mix. A save that fails rejects and leaves the previous snapshot in place, whole (and
+ *   leaves nothing else behind: no partial file, no temp file). `loadSnapshot` of a name
+ *   never saved resolves undefined; one that exists but cannot be read back intact rejects.
+ *   A snapshot survives what the implementation survives: memory, the process; memory
+ *   with a data directory, restarts and crashes (written to a temp file with every write's
+ *   length checked, fsync'd, renamed over; a crash's stale temp file is removed by the
+ *   next process's first save); Redis, what its persistence keeps. A save resolves only
+ *   once the snapshot is as durable as that.
  * - A failing store rejects the promise (Redis down: `StoreUnavailable`, at once, never
  *   queued until it is back); callers keep serving from memory and log it.
  *
@@ -143,6 +147,12 @@ export class StoreUnavailable extends Error {
 }
 
 export interface Store {
+  /**
+   * True when a saved snapshot survives this process crashing (memory with a data
+   * directory: yes; memory alone: no). A game drops what a snapshot holds from its own log
+   * only when it is; undefined counts as no.
+   */
+  readonly durableSnapshots?: boolean
   /** Reserve `code` for `node`; false if it is live or cooling down. */
   reserveCode(code: string, node: string): Promise<boolean>
   /** The node that owns a live code, if any. */

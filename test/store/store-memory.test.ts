@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { MemoryStore } from '../../src/store/store-memory.js'
 import { storeContract } from './store-contract.js'
 import { storeClusterContract } from './store-cluster-contract.js'
+import { fillDisk, smallDisk } from '../games/clickplanet/persistence-helpers.js'
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'store-'))
@@ -66,4 +67,34 @@ t.test('memory store - a damaged snapshot file is refused, not returned', async 
   await writeFile(path, 'nope')
   await t.rejects(store.loadSnapshot('s'), /not a snapshot/)
   await store.close()
+})
+
+t.test('memory store - a snapshot that does not fit on the disk (a real 1 MiB tmpfs): the save rejects, the previous snapshot stays whole, no temp file is left', async (t) => {
+  const disk = await smallDisk(t, 1 << 20)
+  if (disk === undefined) {
+    t.plan(0, 'cannot mount a tmpfs here (needs root)')
+    return
+  }
+  const old = Uint8Array.from({ length: 100_000 }, (_, i) => i & 0xff)
+  const before = new MemoryStore({ dataDir: disk })
+  await before.saveSnapshot('s', { position: 7, bytes: old })
+  // A process that died mid-save left a temp file: the next process's first save removes it.
+  await writeFile(join(disk, 'snapshots', 's.snap.99999.1.tmp'), 'half a snapshot')
+  await before.close()
+  const store = new MemoryStore({ dataDir: disk })
+  t.teardown(() => store.close())
+  await store.saveSnapshot('s', { position: 8, bytes: old })
+  t.same(await readdir(join(disk, 'snapshots')), ['s.snap'], 'the stale temp file is gone')
+
+  const filler = await fillDisk(disk, 64 * 1024)
+  const big = new Uint8Array(300_000).fill(7)
+  await t.rejects(store.saveSnapshot('s', { position: 9, bytes: big }), /ENOSPC|short/, 'the save says it failed')
+  t.same(await readdir(join(disk, 'snapshots')), ['s.snap'], 'no temp file is left')
+  const kept = await new MemoryStore({ dataDir: disk }).loadSnapshot('s')
+  t.equal(kept?.position, 8, 'the previous snapshot is in place')
+  t.ok(kept && Buffer.from(kept.bytes).equals(Buffer.from(old)), 'whole')
+
+  await rm(filler)
+  await store.saveSnapshot('s', { position: 10, bytes: big })
+  t.equal((await store.loadSnapshot('s'))?.position, 10, 'and saves work again once there is room')
 })

@@ -10,8 +10,9 @@ for (let n = 0; n < 256; n++) {
   TABLE[n] = c
 }
 
-export function crc32(bytes: Uint8Array, crc = 0): number {
+/** CRC-32 of `bytes[start, end)` (a range, so a hot loop need not make a view per record). */
+export function crc32(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
   let c = ~crc
-  for (let i = 0; i < bytes.length; i++) c = (TABLE[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8)
+  for (let i = start; i < end; i++) c = (TABLE[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8)
   return ~c >>> 0
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   LogClosedError, LogTrimmedError,
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
@@ -11,6 +12,8 @@ import type { Click } from './messages.js'
  * keeps beside the log, and an in-memory log dies with the process anyway.
  */
 export class MemoryEventLog implements EventLog {
+  /** A history that dies with the process: a new id each time. */
+  readonly id = randomBytes(16).toString('hex')
   readonly #ring: (Click | undefined)[]
   readonly #subs = new Set<Subscriber>()
   #head = 0

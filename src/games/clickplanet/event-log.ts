@@ -50,7 +50,13 @@ export interface LogSubscription {
  * - **Failure.** When `append` rejects the outcome is unknown (the click may be stored,
  *   as with a JetStream publish timeout): answer the sender with an error, never success.
  *   An implementation whose storage failed refuses every later append (`LogFailedError`)
- *   until it is reopened, because its tail is then uncertain.
+ *   until it has made its tail certain again (the file log truncates back to its last
+ *   acknowledged byte and retries with backoff); it never acknowledges a click whose bytes
+ *   it is unsure of.
+ * - **Identity.** `id` names one history: two logs with the same id agree on every
+ *   position both hold, so a snapshot taken from a log with this id (at a position the log
+ *   still holds or has trimmed to) can be completed by replaying it. A log recreated from
+ *   scratch gets a new id, whatever positions it reuses.
  * - **Delivery.** `subscribe(from, handler)` delivers every entry with `position ≥ from`,
  *   in increasing position order, none left out, first the stored ones (replay), then new
  *   ones as they are appended, until closed. A gap between two delivered positions is
@@ -60,12 +66,18 @@ export interface LogSubscription {
  *   The in-process implementations deliver an appended entry to live subscribers before
  *   its `append` resolves (a node reads its own writes); a remote one may deliver later.
  *   When delivery stops for any reason but `close()`, the subscription's `done` rejects.
- * - **Retention.** A log may drop old entries (memory keeps a bounded window, JetStream
- *   has limits); subscribing before the oldest retained position fails with
- *   `LogTrimmedError`, and the consumer must start from a snapshot instead.
+ * - **Retention.** A log may drop old entries (memory keeps a bounded window, the file log
+ *   what a durable snapshot holds, JetStream has limits); subscribing before the oldest
+ *   retained position fails with `LogTrimmedError`, and the consumer must start from a
+ *   snapshot instead.
  * - `close()` waits for pending appends to settle, then refuses new ones (`LogClosedError`).
  */
 export interface EventLog {
+  /**
+   * The identity of this log's history (see the contract). Undefined when the log cannot
+   * tell; a snapshot is then trusted on its position alone.
+   */
+  readonly id?: string
   /** Position of the last entry, 0 when empty. */
   readonly head: number
   append(click: Click): Promise<number>
@@ -85,4 +97,13 @@ export class LogTrimmedError extends Error {
   constructor(from: number, oldest: number) {
     super(`position ${from} is no longer in the log (oldest retained: ${oldest})`)
   }
+}
+
+/**
+ * The stored log cannot be used as it is, and choosing what to give up is an operator's
+ * call: the message (one line) names the file, the byte offset, what is at stake and the
+ * ways out. `partyline serve` prints it and exits with status 3.
+ */
+export class LogUnusableError extends Error {
+  override readonly name = 'LogUnusableError'
 }

@@ -28,12 +28,14 @@ import { defaultSettings } from '../../config.js'
 import { CloseCode } from '../../errors.js'
 import { largeResponseLimits, LargeResponses } from '../../transport/http-large-responses.js'
 import type { Connection } from '../../transport/connection.js'
+import type { ReadinessComponent } from '../../readiness.js'
 import type { PresetGame } from '../../rooms/host.js'
 import type { Store } from '../../store/store.js'
 import { MemoryStore } from '../../store/store-memory.js'
 import { ClickCommands } from './click-commands.js'
 import type { EventLog } from './event-log.js'
 import { FileEventLog } from './event-log-file.js'
+import type { SnapshotRef } from './event-log-recovery.js'
 import { MemoryEventLog } from './event-log-memory.js'
 import { HttpApi } from './http-api.js'
 import { ListenerHub } from './listener-hub.js'
@@ -42,7 +44,7 @@ import { PlanetGame, type PlanetCounters } from './planet-room.js'
 import { Projection } from './projection.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ReadModels } from './read-models.js'
-import { StoreSnapshots, type SnapshotStore } from './snapshot.js'
+import { StoreSnapshots, type Snapshot, type SnapshotStore } from './snapshot.js'
 import { SnapshotScheduler } from './snapshot-scheduler.js'
 
 export { registerClickPlanetMetrics } from './metrics.js'
@@ -82,6 +84,12 @@ export interface ClickPlanetOptions {
    * a JetStream log, or a test's. ClickPlanet closes it on `close()`.
    */
   log?: EventLog
+  /**
+   * Where ClickPlanet says whether clicks can be stored (the server's `clickplanet_log`
+   * component of `/readyz` and `partyline_ready`): failing while the log refuses writes, or
+   * for good once the projection stopped following the log.
+   */
+  readiness?: ReadinessComponent
 }
 
 export interface ClickPlanetStats {
@@ -91,6 +99,10 @@ export interface ClickPlanetStats {
   readonly clicksRateLimited: number
   /** Not stored: the log failed, the server was closing or the projection had stopped. */
   readonly clicksFailed: number
+  /** Writes of the click log that failed (each fails its batch of clicks; the log then retries). */
+  readonly logFailures: number
+  /** Snapshots that could not be saved (the previous one stayed in place). */
+  readonly snapshotFailures: number
   /**
    * Why the projection stopped following the log (undefined while it follows). Once set,
    * clicks are refused with 503: acknowledging them while reads stay frozen would lie.
@@ -133,40 +145,61 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   const started = performance.now()
   const map = ClickPlanetMap.load(opts.mapPath ?? defaultMapPath())
 
-  let log: EventLog
   if (opts.dataDir !== undefined) await mkdir(opts.dataDir, { recursive: true })
   // A store of our own is ours to close; the server's is the server's.
   const ownStore = opts.store === undefined ? new MemoryStore(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }) : undefined
   const store: SnapshotStore = new StoreSnapshots(opts.store ?? ownStore!)
-  if (opts.log !== undefined) {
-    log = opts.log
-  } else if (opts.dataDir !== undefined) {
-    const file = await FileEventLog.open(join(opts.dataDir, 'clicks.log'), { fsync: opts.fsync ?? true })
-    if (file.truncatedBytes > 0) logger.warn({ bytes: file.truncatedBytes }, 'clickplanet: cut a torn tail off the click log')
-    log = file
+
+  // The snapshot, if one fits this map; the log decides whether it is of its history.
+  let snapshot: Snapshot | undefined
+  let snapshotProblem: string | undefined
+  try {
+    snapshot = await store.load()
+  } catch (err) {
+    snapshotProblem = `the snapshot is unreadable: ${err instanceof Error ? err.message : String(err)}`
+    logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
+  }
+  if (snapshot !== undefined && snapshot.mapChecksum !== map.checksum) {
+    snapshotProblem = 'the snapshot is of another map'
+    logger.warn('clickplanet: snapshot is of another map, ignored')
+    snapshot = undefined
+  }
+  const ref: SnapshotRef | undefined = snapshot && { logId: snapshot.logId ?? '', position: snapshot.position }
+
+  let stopped: string | undefined
+  const readiness = opts.readiness
+  let fileLog: FileEventLog | undefined
+  let log: EventLog
+  let useSnapshot: boolean
+  if (opts.log !== undefined || opts.dataDir === undefined) {
+    log = opts.log ?? new MemoryEventLog()
+    useSnapshot = snapshotFits(log, ref, logger)
   } else {
-    log = new MemoryEventLog()
+    const path = join(opts.dataDir, 'clicks.log')
+    fileLog = await FileEventLog.open(path, {
+      fsync: opts.fsync ?? true,
+      snapshot: ref,
+      snapshotProblem,
+      onHealth: (problem) => {
+        if (problem === undefined) {
+          logger.info('clickplanet: the click log writes again; clicks are accepted')
+          if (stopped === undefined) readiness?.ok()
+        } else {
+          logger.error({ problem }, 'clickplanet: the click log failed; clicks are refused (503) while it retries')
+          if (stopped === undefined) readiness?.failing(problem)
+        }
+      },
+    })
+    for (const note of fileLog.recovery.notes) logger[note.level]({ file: path }, `clickplanet: ${note.msg}`)
+    log = fileLog
+    useSnapshot = fileLog.recovery.useSnapshot
   }
 
   const projection = new Projection(map.tileCount)
-  const snapshot = await store.load().catch((err: unknown) => {
-    logger.error({ err }, 'clickplanet: snapshot unreadable, replaying the whole log')
-    return undefined
-  })
-  if (snapshot !== undefined) {
-    if (snapshot.mapChecksum !== map.checksum) {
-      logger.warn('clickplanet: snapshot is of another map, ignored')
-    } else if (snapshot.position > log.head) {
-      // The log lost entries the snapshot has: new clicks would reuse their positions.
-      logger.error({ snapshot: snapshot.position, log: log.head }, 'clickplanet: snapshot ahead of the log, ignored')
-    } else {
-      projection.restore(snapshot)
-    }
-  }
+  if (useSnapshot && snapshot !== undefined) projection.restore(snapshot)
   const fromSnapshot = projection.position
   let scheduler: SnapshotScheduler | undefined
   let commands: ClickCommands | undefined
-  let stopped: string | undefined
   let closing: Promise<void> | undefined
   // Reads come from the projection: if it stops following the log, new clicks would be
   // stored and acknowledged but never show. Refuse them (503) and say why instead.
@@ -176,6 +209,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       'clicks are refused until the server restarts'
     logger.fatal({ err, position: projection.position }, 'clickplanet: projection stopped following the log')
     commands?.refuse(stopped)
+    readiness?.failing(stopped)
   }
   const subscription = log.subscribe(projection.position + 1, (entry) => {
     projection.apply(entry)
@@ -188,9 +222,24 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     await log.close()
     throw err
   }
+  // The file log drops what a snapshot holds once that snapshot survives a crash, when the
+  // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
+  const compactable = fileLog !== undefined && (opts.store ?? ownStore!).durableSnapshots === true ? fileLog : undefined
+  const compactBytes = 4 * 9 * map.tileCount
   scheduler = new SnapshotScheduler(projection, store, map.checksum, {
     everyClicks: opts.snapshotEveryClicks ?? 100_000,
     intervalMs: opts.snapshotIntervalMs ?? 60_000,
+    logId: log.id ?? '',
+    ...(compactable && {
+      onSaved: (position: number) => {
+        compactable.compact(position, compactBytes).then(
+          (dropped) => {
+            if (dropped > 0) logger.info({ position, dropped, kept: compactable.bytes }, `clickplanet: compacted the click log: it starts after position ${position} now`)
+          },
+          (err: unknown) => logger.warn({ err, position }, 'clickplanet: compacting the click log failed; it stays as it was'),
+        )
+      },
+    }),
   }, logger)
   scheduler.savedPosition = fromSnapshot
   scheduler.applied()
@@ -218,6 +267,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get clicksInvalid() { return cmds.counters.invalid },
     get clicksRateLimited() { return cmds.counters.rateLimited },
     get clicksFailed() { return cmds.counters.failed },
+    get logFailures() { return fileLog?.failures ?? 0 },
+    get snapshotFailures() { return sched.failures },
     get projectionStopped() { return stopped },
     get logPosition() { return projection.position },
     get snapshotPosition() { return sched.savedPosition },
@@ -251,4 +302,21 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       return closing
     },
   }
+}
+
+/**
+ * Whether a snapshot can start a projection that then follows `log` (a log other than the
+ * file log, which judges for itself): it must be of the log's history and not ahead of it.
+ */
+function snapshotFits(log: EventLog, ref: SnapshotRef | undefined, logger: Logger): boolean {
+  if (ref === undefined) return false
+  if (log.id !== undefined && ref.logId !== log.id) {
+    logger.warn({ snapshot: ref.position, snapshotLog: ref.logId, log: log.id }, 'clickplanet: snapshot is of another log, ignored')
+    return false
+  }
+  if (ref.position > log.head) {
+    logger.error({ snapshot: ref.position, log: log.head }, 'clickplanet: snapshot ahead of the log, ignored')
+    return false
+  }
+  return true
 }

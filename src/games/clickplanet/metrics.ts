@@ -35,6 +35,10 @@ export function registerClickPlanetMetrics(registry: Registry, planet: { readonl
     undefined, () => [['', s().listenersDropped]])
   counter(registry, 'partyline_clickplanet_ownerships_rebuilds_total', 'Rebuilds of the full ownerships answer (one per change that someone read).',
     undefined, () => [['', s().ownershipsRebuilds]])
+  counter(registry, 'partyline_clickplanet_log_failures_total', 'Writes of the click log that failed (each refused its clicks with 503; the log retries until it writes again).',
+    undefined, () => [['', s().logFailures]])
+  counter(registry, 'partyline_clickplanet_snapshot_failures_total', 'Snapshots that could not be saved (the previous one stayed in place).',
+    undefined, () => [['', s().snapshotFailures]])
   gauge(registry, 'partyline_clickplanet_listeners', 'Open /ws/listen sockets.', () => s().listeners)
   gauge(registry, 'partyline_clickplanet_listener_broadcast_seconds', 'How long the last update took to write to every /ws/listen socket.',
     () => s().listenerBroadcastMs / 1000)

@@ -7,29 +7,41 @@ export interface SnapshotSchedulerOptions {
   readonly everyClicks: number
   /** …or after this long, if anything was applied. */
   readonly intervalMs: number
+  /** `EventLog.id` of the log the projection follows, recorded in every snapshot. */
+  readonly logId: string
+  /** Called after a snapshot is saved (the Store has it, as durably as it promises). */
+  readonly onSaved?: (position: number) => void
 }
 
 /**
  * Takes snapshots of the projection, at most one at a time: after `everyClicks` entries,
  * every `intervalMs` when the position moved, and once more on `close`. Copying the
  * arrays is synchronous (a few ms), so the snapshot is exactly the state at `position`.
+ * A save that fails leaves the previous snapshot in place (the Store's contract); it is
+ * logged and counted, and the next one is tried at the next occasion.
  */
 export class SnapshotScheduler {
   readonly #projection: Projection
   readonly #store: SnapshotStore
   readonly #mapChecksum: number
   readonly #every: number
+  readonly #logId: string
+  readonly #onSaved: ((position: number) => void) | undefined
   readonly #logger: Logger
   readonly #timer: NodeJS.Timeout
   #saving: Promise<void> | undefined
   /** Position of the last snapshot saved. */
   savedPosition: number
+  /** Snapshots that failed to save. */
+  failures = 0
 
   constructor(projection: Projection, store: SnapshotStore, mapChecksum: number, opts: SnapshotSchedulerOptions, logger: Logger) {
     this.#projection = projection
     this.#store = store
     this.#mapChecksum = mapChecksum
     this.#every = opts.everyClicks
+    this.#logId = opts.logId
+    this.#onSaved = opts.onSaved
     this.#logger = logger
     this.savedPosition = projection.position
     this.#timer = setInterval(() => { void this.#save() }, opts.intervalMs)
@@ -45,10 +57,23 @@ export class SnapshotScheduler {
     if (this.#saving !== undefined) return this.#saving
     if (this.#projection.position === this.savedPosition) return Promise.resolve()
     const state = this.#projection.state()
-    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum })
-      .then(() => { this.savedPosition = state.position })
-      .catch((err: unknown) => { this.#logger.error({ err }, 'clickplanet: snapshot failed') })
-      .finally(() => { this.#saving = undefined })
+    let saved = false
+    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId: this.#logId })
+      .then(() => {
+        saved = true
+        this.savedPosition = state.position
+        this.#onSaved?.(state.position)
+      }, (err: unknown) => {
+        this.failures++
+        this.#logger.error({ err, position: state.position, previous: this.savedPosition },
+          `clickplanet: snapshot at ${state.position} failed; ${this.savedPosition === 0 ? 'there is no previous snapshot' : `the previous snapshot at ${this.savedPosition} stays in place`}`)
+      })
+      .finally(() => {
+        this.#saving = undefined
+        // Entries applied during the save may have made the next one due already (after a
+        // failure, the next entry or the timer tries again, not a tight loop).
+        if (saved) this.applied()
+      })
     return this.#saving
   }
 

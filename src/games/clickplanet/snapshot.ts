@@ -2,10 +2,15 @@ import type { Store } from '../../store/store.js'
 import { crc32 } from './crc32.js'
 import type { ProjectionState } from './projection.js'
 
-/** A projection state plus the map it belongs to. */
+/** A projection state plus the map and the log history it belongs to. */
 export interface Snapshot extends ProjectionState {
   /** `ClickPlanetMap.checksum` of the map the tile ids refer to. */
   readonly mapChecksum: number
+  /**
+   * `EventLog.id` of the log whose positions `position` counts; '' for a snapshot written
+   * before logs had ids (version 1) or from a log that has none.
+   */
+  readonly logId?: string
 }
 
 /**
@@ -22,51 +27,56 @@ export interface SnapshotStore {
 }
 
 /*
- * File layout (little-endian): "CPSN", u16 version 1, u16 code count C, u32 tile count T,
- * f64 position, u32 map checksum, u32 CRC-32 of the rest, then C codes as u8 length +
- * ASCII, then owners u8[T], then (aligned to 8 in the file) timestamps u64[T].
+ * File layout (little-endian): "CPSN", u16 version 2, u16 code count C, u32 tile count T,
+ * f64 position, u32 map checksum, u32 CRC-32 of the rest, then the log id as u8 length +
+ * ASCII, then C codes as u8 length + ASCII, then owners u8[T], then (aligned to 8 in the
+ * file) timestamps u64[T]. Version 1 (still read) has no log id.
  */
 const MAGIC = 'CPSN'
 const FIXED = 28
 
 export function encodeSnapshot(s: Snapshot): Buffer {
   const T = s.owners.length
-  const codes = Buffer.concat(s.codes.map((c) => Buffer.concat([Buffer.from([c.length]), Buffer.from(c, 'latin1')])))
-  const timesAt = (FIXED + codes.length + T + 7) & ~7
+  const strings = Buffer.concat([s.logId ?? '', ...s.codes].map((c) => Buffer.concat([Buffer.from([c.length]), Buffer.from(c, 'latin1')])))
+  const timesAt = (FIXED + strings.length + T + 7) & ~7
   const buf = Buffer.alloc(timesAt + 8 * T)
   buf.write(MAGIC, 0, 'latin1')
-  buf.writeUInt16LE(1, 4)
+  buf.writeUInt16LE(2, 4)
   buf.writeUInt16LE(s.codes.length, 6)
   buf.writeUInt32LE(T, 8)
   buf.writeDoubleLE(s.position, 12)
   buf.writeUInt32LE(s.mapChecksum, 20)
-  codes.copy(buf, FIXED)
-  buf.set(s.owners, FIXED + codes.length)
+  strings.copy(buf, FIXED)
+  buf.set(s.owners, FIXED + strings.length)
   buf.set(new Uint8Array(s.timesNs.buffer, s.timesNs.byteOffset, 8 * T), timesAt)
   buf.writeUInt32LE(crc32(buf.subarray(FIXED)), 24)
   return buf
 }
 
 export function decodeSnapshot(buf: Buffer): Snapshot {
-  if (buf.length < FIXED || buf.toString('latin1', 0, 4) !== MAGIC || buf.readUInt16LE(4) !== 1) {
+  const version = buf.length < FIXED ? 0 : buf.readUInt16LE(4)
+  if (buf.length < FIXED || buf.toString('latin1', 0, 4) !== MAGIC || (version !== 1 && version !== 2)) {
     throw new Error('not a ClickPlanet snapshot')
   }
   if (crc32(buf.subarray(FIXED)) !== buf.readUInt32LE(24)) throw new Error('snapshot checksum mismatch')
   const C = buf.readUInt16LE(6)
   const T = buf.readUInt32LE(8)
-  const codes: string[] = []
   let p = FIXED
-  for (let i = 0; i < C; i++) {
+  const string = (): string => {
     const n = buf[p] ?? 0
-    codes.push(buf.toString('latin1', p + 1, p + 1 + n))
+    const s = buf.toString('latin1', p + 1, p + 1 + n)
     p += 1 + n
+    return s
   }
+  const logId = version === 2 ? string() : ''
+  const codes: string[] = []
+  for (let i = 0; i < C; i++) codes.push(string())
   const owners = Uint8Array.prototype.slice.call(buf, p, p + T)
   const timesAt = (p + T + 7) & ~7
   if (buf.length !== timesAt + 8 * T) throw new Error('snapshot size mismatch')
   const timesNs = new BigUint64Array(T)
   new Uint8Array(timesNs.buffer).set(buf.subarray(timesAt, timesAt + 8 * T))
-  return { position: buf.readDoubleLE(12), mapChecksum: buf.readUInt32LE(20), codes, owners, timesNs }
+  return { position: buf.readDoubleLE(12), mapChecksum: buf.readUInt32LE(20), logId, codes, owners, timesNs }
 }
 
 /**
