@@ -1,5 +1,6 @@
 # partyline: build with the dev toolchain, run on a slim image as a non-root user.
-# (Docker does not run on our CI machines; this file is kept plain and untested there.)
+# (Docker does not run on our CI machines: test/deploy/deploy-files.test.ts checks that it
+# copies what the build and the running server need, but no image is built there.)
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -22,6 +23,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
 COPY proto ./proto
 COPY assets ./assets
+# A data directory the node user owns: a volume mounted here (PARTYLINE_DATA_DIR=/data in
+# deploy/) starts with this owner.
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

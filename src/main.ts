@@ -2,6 +2,7 @@
 /**
  * The `partyline` command.
  *   partyline [serve] [--port 8081 …]   run the server (the default)
+ *   partyline dev-cluster --nodes 3     NATS, Redis and N nodes on this machine
  *   partyline --help                    list every setting
  * Exit codes: 0 clean stop, 1 crash, 2 bad setting or usage, 3 stored data that an
  * operator must decide about (the one line on stderr says what, where and the ways out).
@@ -15,12 +16,15 @@ import { runRobot } from './games/clickplanet/robot.js'
 import { ROBOT_USAGE } from './games/clickplanet/robot-options.js'
 import { LogUnusableError } from './games/clickplanet/event-log.js'
 import { runFlood } from './flood/cli.js'
+import { runDevCluster } from './dev-cluster/cli.js'
 
 const USAGE = `usage: partyline [serve] [options]     run the server (the default)
        partyline robot --target-country ru --wanted-country fr --host localhost --port 3000 --unsecure
                                           ClickPlanet country safeguard robot
        partyline flood --url ws://127.0.0.1:8081 --rooms 10 --players 8 …
                                           load a partyline server like a party game and measure it
+       partyline dev-cluster --nodes 3 [-- serve options]
+                                          nats-server, redis-server and 3 nodes on this machine (--help)
 
 Server options (each is also an environment variable):
 ${settingsHelp()}
@@ -116,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'flood':
       return runFlood(rest)
+    case 'dev-cluster':
+      return runDevCluster(rest)
     default:
       process.stderr.write(`partyline: unknown command ${JSON.stringify(first)}\n${USAGE}`)
       return 2

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import t from 'tap'
 import { connect, type NatsConnection } from 'nats'
-import { accepts } from './spawned-server.js'
-import { NatsCluster, NatsServer } from './nats-server.js'
+import { accepts } from '../../src/launchers/spawned-server.js'
+import { NatsCluster, NatsServer } from '../../src/launchers/nats-server.js'
 
 const open = async (t: Tap, servers: string): Promise<NatsConnection> => {
   const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 50 })

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import t from 'tap'
-import { ask, accepts } from './spawned-server.js'
-import { RedisServer } from './redis-server.js'
+import { ask, accepts } from '../../src/launchers/spawned-server.js'
+import { RedisServer } from '../../src/launchers/redis-server.js'
 
 const set = (key: string, value: string) => `SET ${key} ${value}\r\n`
 
