@@ -22,6 +22,7 @@ export const FAN_OUT_SLICE = 500
  */
 export class ListenerHub {
   readonly #listeners = new Set<Connection>()
+  readonly #slice: number
   /** Updates made while a fan-out was in progress, in order. */
   #pending: Uint8Array[] = []
   /** The fan-out in progress: its frames and its place in the set. */
@@ -30,7 +31,7 @@ export class ListenerHub {
   #startedAt = 0
   #sliceStartedAt = 0
   #maxSlice = 0
-  #continue = (): void => this.#slice()
+  #continue = (): void => this.#write()
   #next = (): void => this.#start()
   dropped = 0
   sent = 0
@@ -38,6 +39,11 @@ export class ListenerHub {
   lastBroadcastMs = 0
   /** The longest the last fan-out held the event loop in one turn, in ms. */
   lastBroadcastMaxSliceMs = 0
+
+  /** `slice`: sockets written per event-loop turn (tests make it small). */
+  constructor(slice = FAN_OUT_SLICE) {
+    this.#slice = slice
+  }
 
   get size(): number { return this.#listeners.size }
 
@@ -70,15 +76,16 @@ export class ListenerHub {
     this.#cursor = this.#listeners.values()
     this.#startedAt = performance.now()
     this.#maxSlice = 0
-    this.#slice()
+    this.#write()
   }
 
-  #slice(): void {
+  /** Writes the fan-out in progress to the next slice of sockets. */
+  #write(): void {
     const frame = this.#frame
     const cursor = this.#cursor
     if (frame === undefined || cursor === undefined) return
     this.#sliceStartedAt = performance.now()
-    for (let n = 0; n < FAN_OUT_SLICE; n++) {
+    for (let n = 0; n < this.#slice; n++) {
       const next = cursor.next()
       if (next.done) return this.#finish()
       const conn = next.value
