@@ -22,7 +22,8 @@ import { ClickPlanetMap, defaultMapPath } from '../../src/games/clickplanet/map.
 import { encodeClickRequest, type Click } from '../../src/games/clickplanet/messages.js'
 import { Projection } from '../../src/games/clickplanet/projection.js'
 import { ReadModels } from '../../src/games/clickplanet/read-models.js'
-import { startHarness } from '../../test/games/clickplanet/harness.js'
+import { defaultSettings } from '../../src/config.js'
+import { startServer } from '../../src/server.js'
 
 const silent = pino({ level: 'silent' })
 const rows: [string, string][] = []
@@ -208,6 +209,16 @@ async function fanOut(): Promise<void> {
         sockets.push(ws)
       })))
     }
+    // A bystander room on the same server, from its own process: its round trips before the
+    // clicks (quiet) and while the updates fan out.
+    const by = spawn('taskset', ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--bystander', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let byOut = ''
+    by.stdout!.on('data', (d: Buffer) => (byOut += d.toString()))
+    const byExit = new Promise((r) => by.once('exit', r))
+    await new Promise((r) => setTimeout(r, 3000))
+    const quietFrom = Date.now()
+    await new Promise((r) => setTimeout(r, 2000))
+    const fanFrom = Date.now()
     const deadline = performance.now() + 60_000
     const loops: number[] = []
     for (let u = 0; u < UPDATES && performance.now() < deadline; u++) {
@@ -220,17 +231,69 @@ async function fanOut(): Promise<void> {
       const loop = /^partyline_clickplanet_listener_broadcast_seconds (\S+)$/m.exec(metrics)
       if (loop) loops.push(Number(loop[1]) * 1000)
     }
+    const fanTo = Date.now()
+    by.kill('SIGTERM')
+    await byExit
+    const samples = byOut.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => JSON.parse(l) as [number, number])
+    const quiet = samples.filter(([at]) => at >= quietFrom && at < fanFrom).map(([, ms]) => ms)
+    const during = samples.filter(([at]) => at >= fanFrom && at < fanTo).map(([, ms]) => ms)
     row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received here, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
-    row(`  of which the server's loop writing the update to all ${f(LISTENERS, 0)} sockets`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
+    row(`  of which the server writing the update to all ${f(LISTENERS, 0)} sockets (over several turns)`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
+    row(`a bystander party room's round trip, quiet (${quiet.length} pings)`, `p50 ${f(pct(quiet, 50), 2)} ms · p99 ${f(pct(quiet, 99), 2)} ms`)
+    row(`… the same room while the updates fan out to ${f(LISTENERS, 0)} listeners (${during.length} pings)`, `p50 ${f(pct(during, 50), 2)} ms · p99 ${f(pct(during, 99), 2)} ms`)
   } finally {
     for (const ws of sockets) ws.terminate()
     await stopChild(child)
   }
 }
 
+/**
+ * A bystander party room in its own process: a host and a player on another room of the same
+ * server, the player sending a frame every 10 ms that the host echoes back; prints each round
+ * trip as `[sentAtEpochMs, ms]` lines until SIGTERM (at most 5 minutes).
+ */
+async function bystander(port: number): Promise<void> {
+  const { Encoder, Decoder } = await import('cbor-x')
+  const cbor = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
+  const enc = new Encoder(cbor), dec = new Decoder(cbor)
+  const host = new WebSocket(`ws://127.0.0.1:${port}/CREATE`)
+  const key = await new Promise<string>((resolve, reject) => {
+    host.once('open', () => host.send(enc.encode({ cmd: 'prepare', max_players: 2 })))
+    host.on('message', (d: Buffer) => {
+      const m = dec.decode(d) as { cmd: string; key?: string; from?: number; data?: Uint8Array }
+      if (m.cmd === 'prepare_reply') resolve(m.key!)
+      if (m.cmd === 'from') host.send(enc.encode({ cmd: 'to', data: m.data }))
+    })
+    host.once('error', reject)
+  })
+  const player = new WebSocket(`ws://127.0.0.1:${port}/${key}`)
+  await new Promise((r) => player.once('open', r))
+  const out: string[] = []
+  player.on('message', (d: Buffer) => {
+    const sent = d.readDoubleLE(0)
+    out.push(`[${Math.round(performance.timeOrigin + sent)},${(performance.now() - sent).toFixed(3)}]`)
+  })
+  let stop = false
+  process.once('SIGTERM', () => (stop = true))
+  const end = Date.now() + 300_000
+  while (!stop && Date.now() < end) {
+    const b = Buffer.alloc(16)
+    b.writeDoubleLE(performance.now(), 0)
+    player.send(b)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  process.stdout.write(out.join('\n') + '\n')
+  process.exit(0)
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--bystander') return bystander(Number(process.argv[3]))
   if (process.argv[2] === '--serve') {
-    const h = await startHarness({ mapPath: defaultMapPath(), dataDir: process.argv[3], maxBuffered: 4 << 20 })
+    // One address (this process) opens every listener: the per-address cap would refuse it.
+    const h = await startServer(defaultSettings({
+      port: 0, host: '127.0.0.1', logLevel: 'silent', map: defaultMapPath(), dataDir: process.argv[3] ?? '',
+      clickRate: 0, maxBuffered: 4 << 20, listenersPerAddress: 100_000,
+    }))
     process.stdout.write(`${h.port}\n`)
     process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
     return
