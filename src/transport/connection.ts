@@ -36,6 +36,8 @@ export interface SendClock {
 
 /** A probe unanswered for more than this many ticks of the SendClock closes its connection. */
 export const STALL_TICKS = 8
+/** Ticks between two probes of one connection at least (a pong costs the server a few µs). */
+const PROBE_TICKS = 2
 
 export interface ConnectionContext {
   readonly metrics: ServerMetrics
@@ -84,10 +86,11 @@ const RELEASED_AT_ONCE: ReadonlySet<CloseCode> = new Set<CloseCode>([
  * - a probe unanswered for `stallMs`: a peer that stopped reading while its frames are small.
  *   The kernel takes megabytes of those into its buffers (and the peer's), so user space
  *   never fills and only time tells. Sends carry a ping with a random payload at most once
- *   per clock tick while none is outstanding; its pong, which the peer writes only after it
+ *   per PROBE_TICKS clock ticks, while none is outstanding; its pong, which the peer writes only after it
  *   has read everything sent before the ping, answers it (a peer cannot answer a ping it has
  *   not read). So a connection is closed once what it was sent has stayed unread for
- *   `stallMs` (to an eighth of it) while more is due.
+ *   `stallMs` (to a quarter of it: a probe may leave up to PROBE_TICKS after the frames it
+ *   answers for) while more is due.
  */
 export class Connection {
   readonly ws: WebSocket
@@ -105,7 +108,7 @@ export class Connection {
   /** The outstanding probe (a ping frame; its payload is the nonce), if any. */
   #probe: Buffer | undefined
   /** The SendClock tick of the last probe sent. */
-  #probeTick = -1
+  #probeTick = -PROBE_TICKS
 
   constructor(ws: ReasonedWebSocket, socket: Duplex, role: Role, address: string, ctx: ConnectionContext) {
     this.ws = ws
@@ -200,7 +203,7 @@ export class Connection {
     m.frames.out += frame.frames
     m.bytes.out += frame.payloadBytes
     const tick = this.#ctx.clock.tick
-    if (this.#probe !== undefined || this.#probeTick === tick) return writeFrame(this.#socket, frame)
+    if (this.#probe !== undefined || tick - this.#probeTick < PROBE_TICKS) return writeFrame(this.#socket, frame)
     this.#probeTick = tick
     this.#probe = pingFrame(randomFillSync(Buffer.allocUnsafe(8)))
     writeFrame(this.#socket, frame, this.#probe)
