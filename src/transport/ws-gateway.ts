@@ -107,11 +107,6 @@ export class WsGateway {
     }
   }
 
-  /** The caps in force: per address and role, and in all (Infinity: none). */
-  get limits(): ConnectionBudget['limits'] {
-    return this.#budget.limits
-  }
-
   /** The `upgrade` handler of the HTTP server. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Not a closure: a closure made here would keep this call's whole scope (the request,
