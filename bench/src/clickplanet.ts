@@ -1,7 +1,7 @@
 /**
  * ClickPlanet benchmarks, on the full default map. Prints a table.
  *
- *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts)
+ *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts; `-- --fan-out`: that row alone)
  *
  * Every loop is bounded in count and in time; network traffic goes to 127.0.0.1 only.
  * The HTTP and fan-out rows run the server in a child process so the load generator does
@@ -300,7 +300,17 @@ async function main(): Promise<void> {
   }
   // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.
   execFileSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' })
-  let t0 = performance.now()
+  if (!process.argv.includes('--fan-out')) await inProcessAndHttp()
+  await fanOut()
+  const w = Math.max(...rows.map((r) => r[0].length))
+  console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
+  console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? '?'})`)
+}
+
+/** Every row but the fan-out (`--fan-out` runs that one alone). */
+async function inProcessAndHttp(): Promise<void> {
+  const t0 = performance.now()
   const map = ClickPlanetMap.load()
   row(`map load (${f(map.tileCount, 0)} tiles, ${map.countries().length} countries, ${f(map.asset.length / 1e6, 2)} MB)`, `${f(performance.now() - t0, 1)} ms`)
   await projectionRate(map)
@@ -313,12 +323,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-  await fanOut()
-  t0 = performance.now()
-  const w = Math.max(...rows.map((r) => r[0].length))
-  console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
-  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
-  console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? '?'})`)
 }
 
 await main()
