@@ -128,3 +128,24 @@ t.test('caps - refusals before the handshake cost no socket: a burst past the ca
   t.equal(server.metrics.connections.host, 3)
   t.equal(metricValue(await scrape(server), 'partyline_connections_refused_total', { reason: 'per-address', role: 'host' }), 20)
 })
+
+t.test('caps - refusals with 4029 and 1008 release their place at once too', async (t) => {
+  const server = await testServer(t, { playersPerAddress: 1, joinAttemptsPerMinute: 1, allowedOrigins: ['https://game.example'] })
+  const host = new HostPeer(server)
+  const { key } = await host.prepare()
+  t.teardown(() => host.close())
+  const refusals: [string, Record<string, string>, number][] = [
+    ['/ZZZZ', {}, 4004],
+    ['/ZZZZ', {}, 4029],
+    [`/${key}`, { origin: 'https://evil.example' }, 1008],
+  ]
+  for (const [path, headers, code] of refusals) {
+    const hostile = new RawUpgrade(server.port, path, headers)
+    t.teardown(() => hostile.destroy())
+    t.equal(await hostile.closeFrame(), code, `${path} refused with ${code}`)
+    await until(() => hostile.ended, `the server to end the ${code} connection (FIN)`)
+  }
+  t.equal(metricValue(await scrape(server), 'partyline_closes_cut_total'), 0, 'nothing waited for a closing handshake')
+  await until(() => server.metrics.connections.player === 0, 'no place held by the refused connections')
+
+})
