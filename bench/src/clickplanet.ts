@@ -8,6 +8,7 @@
  * not share its event loop.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -144,7 +145,7 @@ const LOAD_CORE = 1
 
 async function serveChild(dataDir: string | undefined): Promise<{ child: ChildProcess; port: number }> {
   const args = ['-c', String(SERVER_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('taskset', args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
@@ -215,9 +216,25 @@ async function fanOut(): Promise<void> {
     let byOut = ''
     by.stdout!.on('data', (d: Buffer) => (byOut += d.toString()))
     const byExit = new Promise((r) => by.once('exit', r))
+    const loopDelay = async (): Promise<{ p50: number; p99: number; max: number }> => {
+      let out = ''
+      const got = new Promise<string>((resolve) => {
+        const onData = (d: Buffer): void => {
+          out += d.toString()
+          const line = out.split('\n').find((l) => l.startsWith('LOOP '))
+          if (line) { child.stdout!.off('data', onData); resolve(line.slice(5)) }
+        }
+        child.stdout!.on('data', onData)
+      })
+      child.stdin!.write('report\n')
+      return JSON.parse(await got) as { p50: number; p99: number; max: number }
+    }
     await new Promise((r) => setTimeout(r, 3000))
     const quietFrom = Date.now()
+    child.stdin!.write('reset\n')
     await new Promise((r) => setTimeout(r, 2000))
+    const quietLoop = await loopDelay()
+    child.stdin!.write('reset\n')
     const fanFrom = Date.now()
     const deadline = performance.now() + 60_000
     const loops: number[] = []
@@ -232,6 +249,7 @@ async function fanOut(): Promise<void> {
       if (loop) loops.push(Number(loop[1]) * 1000)
     }
     const fanTo = Date.now()
+    const fanLoop = await loopDelay()
     by.kill('SIGTERM')
     await byExit
     const samples = byOut.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => JSON.parse(l) as [number, number])
@@ -239,6 +257,8 @@ async function fanOut(): Promise<void> {
     const during = samples.filter(([at]) => at >= fanFrom && at < fanTo).map(([, ms]) => ms)
     row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received here, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
     row(`  of which the server writing the update to all ${f(LISTENERS, 0)} sockets (over several turns)`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
+    row('the server\'s event-loop delay, quiet', `p99 ${f(quietLoop.p99, 1)} ms · max ${f(quietLoop.max, 1)} ms`)
+    row(`… while the updates fan out to ${f(LISTENERS, 0)} listeners (what any room on the server waits at worst)`, `p99 ${f(fanLoop.p99, 1)} ms · max ${f(fanLoop.max, 1)} ms`)
     row(`a bystander party room's round trip, quiet (${quiet.length} pings)`, `p50 ${f(pct(quiet, 50), 2)} ms · p99 ${f(pct(quiet, 99), 2)} ms`)
     row(`… the same room while the updates fan out to ${f(LISTENERS, 0)} listeners (${during.length} pings)`, `p50 ${f(pct(during, 50), 2)} ms · p99 ${f(pct(during, 99), 2)} ms`)
   } finally {
@@ -296,6 +316,16 @@ async function main(): Promise<void> {
     }))
     process.stdout.write(`${h.port}\n`)
     process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
+    // How long the event loop was held: `reset` starts a stretch, `report` prints its figures.
+    const delay = monitorEventLoopDelay({ resolution: 1 })
+    delay.enable()
+    process.stdin.setEncoding('utf8').on('data', (line: string) => {
+      if (line.startsWith('reset')) delay.reset()
+      if (line.startsWith('report')) {
+        const ms = (ns: number): number => ns / 1e6
+        process.stdout.write(`LOOP ${JSON.stringify({ p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) })}\n`)
+      }
+    })
     return
   }
   // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.

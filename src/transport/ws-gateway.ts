@@ -117,6 +117,7 @@ export class WsGateway {
       url = new URL(req.url ?? '/', 'http://partyline')
     } catch {
       // A request target no URL parser takes (`//[`): throwing here would end the process.
+      socket.once('finish', destroySocket)
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
       return
     }
