@@ -61,6 +61,8 @@ export const settings = {
   roomsPerMinute: setting('PARTYLINE_ROOMS_PER_MINUTE', '30', int(1), 'Rooms one address may create per minute (past it `prepare` gets `error` rate_limited).'),
   maxBuffered: setting('PARTYLINE_MAX_BUFFERED', '1048576', int(1024), 'Send-buffer bound per connection, in bytes (what the kernel has not yet taken); past it the connection is closed with 1013.'),
   sendStallMs: setting('PARTYLINE_SEND_STALL_MS', '10000', int(100, TIMER_MAX_MS), 'How long a connection may leave what it was sent unread (a probe ping sent behind it unanswered) before a send closes it with 1013.'),
+  hostFramesPerSecond: setting('PARTYLINE_HOST_FRAMES_PER_SECOND', '5000', int(1), 'Frames a host may send per second; past it the server stops reading it until the next tick (an eighth of `PARTYLINE_SEND_STALL_MS`): TCP holds the rest back, nothing is dropped.'),
+  playerFramesPerSecond: setting('PARTYLINE_PLAYER_FRAMES_PER_SECOND', '200', int(1), 'Frames a player (or `/ws/listen` client) may send per second; past it, read no more until the next tick, like hosts.'),
   maxConnections: setting('PARTYLINE_MAX_CONNECTIONS', '0', int(0), 'WebSocket connections in all (hosts, players, listeners); past it an upgrade gets HTTP 503. 0 = the descriptor limit less `PARTYLINE_FD_RESERVE`.'),
   fdReserve: setting('PARTYLINE_FD_RESERVE', '256', int(0), 'File descriptors kept from WebSockets for plain HTTP (`/healthz`, `/metrics`, the API), logs and files.'),
   hostsPerAddress: setting('PARTYLINE_HOSTS_PER_ADDRESS', '32', int(1), 'Host (`/CREATE`) connections one address may hold; past it an upgrade gets HTTP 429.'),

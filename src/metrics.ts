@@ -18,6 +18,8 @@ export class ServerMetrics {
   readonly refusals = new Map<string, number>()
   /** Server-initiated closes whose socket was cut because the closing handshake did not end in time. */
   closesCut = 0
+  /** Times a connection passed its inbound frame budget and was not read until the next tick. */
+  inboundHeld = 0
 
   constructor(sources: {
     rooms: () => number
@@ -84,6 +86,15 @@ export class ServerMetrics {
       collect() {
         this.reset()
         this.inc(self.closesCut)
+      },
+    })
+    new Counter({
+      name: 'partyline_inbound_held_total',
+      help: 'Times a connection sent more frames than its role may per second and was not read until the next tick.',
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        this.inc(self.inboundHeld)
       },
     })
     counterFrom(this.registry, 'partyline_closes_total', 'Connections closed by the server, by close code.', 'code', () =>

@@ -24,6 +24,16 @@ export class ReasonedWebSocket extends WebSocket {
     const registered = code !== undefined && Object.hasOwn(closeReason, code) ? closeReason[code as CloseCode] : undefined
     super.close(code, data ?? registered)
   }
+
+  /**
+   * Every frame the peer sends is counted here, on its way to the session's 'message'
+   * listener: a second listener would cost every frame an emit to an array of listeners.
+   * (ws emits at most two arguments.)
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    if (event === 'message') this.connection?.frameIn()
+    return super.emit(event, a, b)
+  }
 }
 
 /**
@@ -41,6 +51,10 @@ const PROBE_TICKS = 2
 
 export interface ConnectionContext {
   readonly metrics: ServerMetrics
+  /** Frames a connection may send per SendClock tick, by role, before it is read no more until the next tick. */
+  readonly framesPerTick: Readonly<Record<Role, number>>
+  /** Connections not read until the next tick (the gateway resumes them on each tick). */
+  readonly held: Set<Connection>
   /** Bytes the kernel has not yet taken (user space) past which a send closes with 1013. */
   readonly maxBuffered: number
   readonly clock: SendClock
@@ -109,6 +123,9 @@ export class Connection {
   #probe: Buffer | undefined
   /** The SendClock tick of the last probe sent. */
   #probeTick = -PROBE_TICKS
+  /** Frames received in the SendClock tick `#inTick`. */
+  #inFrames = 0
+  #inTick = -1
 
   constructor(ws: ReasonedWebSocket, socket: Duplex, role: Role, address: string, ctx: ConnectionContext) {
     this.ws = ws
@@ -126,6 +143,7 @@ export class Connection {
   /** @internal the socket has closed (its ws's 'close'). */
   socketClosed(): void {
     clearTimeout(this.#cut)
+    this.#ctx.held.delete(this)
     ;(this.ws as ReasonedWebSocket).connection = undefined
     this.#ctx.metrics.connections[this.role]--
     this.onClose?.()
@@ -147,6 +165,29 @@ export class Connection {
     this.#ctx.alive(this.ws)
     const probe = this.#probe
     if (probe !== undefined && data.length === probe.length - 2 && probe.compare(data, 0, data.length, 2) === 0) this.#probe = undefined
+  }
+
+  /**
+   * @internal A frame came from the peer. Past its role's budget for this tick the socket is
+   * read no more until the next tick: the peer's frames wait in TCP buffers and then in its
+   * own send buffer, so a flood slows its sender, costs the server nothing meanwhile, and
+   * nothing is dropped. Frames already read still reach the session.
+   */
+  frameIn(): void {
+    const tick = this.#ctx.clock.tick
+    if (tick !== this.#inTick) {
+      this.#inTick = tick
+      this.#inFrames = 0
+    }
+    if (++this.#inFrames !== this.#ctx.framesPerTick[this.role] + 1 || this.#closing) return
+    this.#ctx.metrics.inboundHeld++
+    this.ws.pause()
+    this.#ctx.held.add(this)
+  }
+
+  /** @internal The next tick: read the socket again. */
+  release(): void {
+    if (!this.#closing && this.ws.readyState === 1) this.ws.resume()
   }
 
   get closing(): boolean {

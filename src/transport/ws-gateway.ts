@@ -89,12 +89,21 @@ export class WsGateway {
     })
     opts.logger.info({ total: cap.total, perAddress: this.#budget.limits.perAddress }, 'connection caps')
     const clock = this.#clock
-    this.#clockTimer = setInterval(() => clock.tick++, Math.max(1, settings.sendStallMs / STALL_TICKS))
+    const tickMs = Math.max(1, settings.sendStallMs / STALL_TICKS)
+    const held = new Set<Connection>()
+    this.#clockTimer = setInterval(() => {
+      clock.tick++
+      for (const conn of held) conn.release()
+      held.clear()
+    }, tickMs)
     this.#clockTimer.unref()
+    const perTick = (perSecond: number): number => Math.max(1, Math.round((perSecond * tickMs) / 1000))
     // One context for every connection (the hooks are not closures per connection).
     this.#connectionContext = {
       metrics: opts.metrics,
       maxBuffered: settings.maxBuffered,
+      framesPerTick: { host: perTick(settings.hostFramesPerSecond), player: perTick(settings.playerFramesPerSecond), listener: perTick(settings.playerFramesPerSecond) },
+      held,
       clock,
       frames: new FrameCache(),
       logger: opts.logger,
