@@ -100,11 +100,11 @@ const RELEASED_AT_ONCE: ReadonlySet<CloseCode> = new Set<CloseCode>([
  * - a probe unanswered for `stallMs`: a peer that stopped reading while its frames are small.
  *   The kernel takes megabytes of those into its buffers (and the peer's), so user space
  *   never fills and only time tells. Sends carry a ping with a random payload at most once
- *   per PROBE_TICKS clock ticks, while none is outstanding; its pong, which the peer writes only after it
- *   has read everything sent before the ping, answers it (a peer cannot answer a ping it has
- *   not read). So a connection is closed once what it was sent has stayed unread for
- *   `stallMs` (to a quarter of it: a probe may leave up to PROBE_TICKS after the frames it
- *   answers for) while more is due.
+ *   per PROBE_TICKS clock ticks, while none is outstanding; its pong, which the peer writes
+ *   only after it has read everything sent before the ping, answers it (a peer cannot answer
+ *   a ping it has not read). So a connection is closed once what it was sent has stayed
+ *   unread for `stallMs` (to a quarter of it more: a probe may leave up to PROBE_TICKS after
+ *   the frames it answers for) while more is due.
  */
 export class Connection {
   readonly ws: WebSocket
