@@ -186,13 +186,13 @@ async function main(): Promise<void> {
   }
   const quiet = results.find((r) => r.name === 'quiet')
   console.log(`\n**hostile neighbours: ${party.title}, beside each attack** (window ${values.window} s)\n`)
-  console.log('| run | bystander p50 ms | p99 ms | × quiet | max ms | loss | disconnects | server peak RSS MiB | × quiet | /healthz ok / failed (p99 ms) | server CPU | generator CPU, loop delay p99 ms | other load (cores) |')
-  console.log('|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+  console.log('| run | bystander p50 ms | p99 ms | × quiet | max ms | loss | disconnects | server peak RSS MiB | × quiet | /healthz ok / failed (p99 ms) | server CPU | server µs per bystander frame | × quiet | generator CPU, loop delay p99 ms | other load (cores) |')
+  console.log('|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const r of results) {
     const a = r.report?.all
     const lossPct = a ? (a.lost / Math.max(1, a.expected)) * 100 : NaN
     console.log(
-      `| ${r.name} | ${f(a?.p50Ms, 2)} | ${f(a?.p99Ms, 2)} | ${quiet?.report && a ? f(a.p99Ms / quiet.report.all.p99Ms, 2) + '×' : '—'} | ${f(a?.maxMs, 1)} | ${f(lossPct, 2)} % | ${r.report?.disconnects ?? '—'} | ${f(r.peakRssMiB)} | ${quiet ? f(r.peakRssMiB / quiet.peakRssMiB, 2) + '×' : '—'} | ${r.healthz.ok} / ${r.healthz.failed} (${f(r.healthz.p99Ms, 1)}) | ${f((r.report?.server?.cpuShare ?? NaN) * 100, 0)} % | ${f((r.report?.generator.cpuShare ?? NaN) * 100, 0)} %, ${f(r.report?.generator.loopDelayP99Ms, 1)} | ${f(r.report?.machine.otherCores, 2)} |`,
+      `| ${r.name} | ${f(a?.p50Ms, 2)} | ${f(a?.p99Ms, 2)} | ${quiet?.report && a ? f(a.p99Ms / quiet.report.all.p99Ms, 2) + '×' : '—'} | ${f(a?.maxMs, 1)} | ${f(lossPct, 2)} % | ${r.report?.disconnects ?? '—'} | ${f(r.peakRssMiB)} | ${quiet ? f(r.peakRssMiB / quiet.peakRssMiB, 2) + '×' : '—'} | ${r.healthz.ok} / ${r.healthz.failed} (${f(r.healthz.p99Ms, 1)}) | ${f((r.report?.server?.cpuShare ?? NaN) * 100, 0)} % | ${f(r.report?.server?.usPerFrame, 1)} | ${quiet?.report?.server && r.report?.server ? f(r.report.server.usPerFrame / quiet.report.server.usPerFrame, 2) + '×' : '—'} | ${f((r.report?.generator.cpuShare ?? NaN) * 100, 0)} %, ${f(r.report?.generator.loopDelayP99Ms, 1)} | ${f(r.report?.machine.otherCores, 2)} |`,
     )
   }
   console.log('\nWhat the attacks met:\n')
