@@ -3,8 +3,10 @@
  * quiet and once beside each attack of `hostile-attackers.ts` (a connection flood, stalled
  * readers, a frame flood) and all three together, in one run. Prints a table: the
  * bystanders' latency (p50, p99, max, send → receive, both directions), loss and
- * disconnects, the server's peak RSS, `/healthz` answers during the run, and what each
- * attack met. Goal: bystander p99 within 2× of the quiet run, RSS bounded by the settings.
+ * disconnects, the server's CPU per delivered bystander frame (its whole CPU, attacks
+ * included: what the attacks cost it, the figure a noisy machine moves least), its peak RSS,
+ * `/healthz` answers during the run, and what each attack met. Goal: bystander p99 within 2×
+ * of the quiet run, RSS bounded by the settings.
  *
  *   npm run bench:hostile    (about 3 minutes; --window <s>, --runs quiet,flood,stall,frames,all)
  *
