@@ -12,6 +12,7 @@ import { networkInterfaces } from 'node:os'
 import { ConfigError, loadSettings, settingsHelp, unknownVariables } from './config.js'
 import { createLogger } from './log.js'
 import { startServer } from './server.js'
+import { raiseDescriptorLimit } from './transport/descriptor-limit.js'
 import { runRobot } from './games/clickplanet/robot.js'
 import { ROBOT_USAGE } from './games/clickplanet/robot-options.js'
 import { LogUnusableError } from './games/clickplanet/event-log.js'
@@ -58,6 +59,11 @@ async function serve(argv: readonly string[]): Promise<number> {
   // pretenuring the old generation stays flat. Set before the server allocates anything.
   setFlagsFromString('--no-allocation-site-pretenuring')
   const logger = createLogger(settings.logLevel)
+  // Every socket takes a descriptor; the connection caps are set below this limit (ws-gateway.ts).
+  const fds = raiseDescriptorLimit()
+  if (fds.error !== undefined) logger.warn({ limit: fds.now, was: fds.before }, `descriptor limit not raised: ${fds.error}`)
+  else if (fds.now === undefined) logger.warn('descriptor limit unknown on this platform')
+  else logger.info({ soft: fds.now.soft, hard: fds.now.hard, raisedFrom: fds.before?.soft !== fds.now.soft ? fds.before?.soft : undefined }, 'descriptor limit')
   let server
   try {
     server = await startServer(settings, { logger })

@@ -14,6 +14,12 @@ export class ServerMetrics {
   readonly bytes: Record<Direction, number> = { in: 0, out: 0 }
   readonly drops = new Map<string, number>()
   readonly closes = new Map<number, number>()
+  /** Upgrades refused before the handshake, by `reason role` (see ConnectionBudget). */
+  readonly refusals = new Map<string, number>()
+  /** Server-initiated closes whose socket was cut because the closing handshake did not end in time. */
+  closesCut = 0
+  /** Times a connection passed its inbound frame budget and was not read until the next tick. */
+  inboundHeld = 0
 
   constructor(sources: {
     rooms: () => number
@@ -60,6 +66,37 @@ export class ServerMetrics {
     counterFrom(this.registry, 'partyline_frames_total', 'WebSocket frames by direction (in = received).', 'direction', () => Object.entries(this.frames))
     counterFrom(this.registry, 'partyline_bytes_total', 'WebSocket payload bytes by direction.', 'direction', () => Object.entries(this.bytes))
     counterFrom(this.registry, 'partyline_drops_total', 'Frames dropped, by reason.', 'reason', () => [...this.drops])
+    new Counter({
+      name: 'partyline_connections_refused_total',
+      help: 'WebSocket upgrades refused before the handshake (HTTP 429 per-address, 503 server-full), by reason and role.',
+      labelNames: ['reason', 'role'],
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const [key, n] of self.refusals) {
+          const [reason, role] = key.split(' ') as [string, string]
+          this.inc({ reason, role }, n)
+        }
+      },
+    })
+    new Counter({
+      name: 'partyline_closes_cut_total',
+      help: 'Connections the server closed whose peer did not finish the closing handshake in time (the socket was cut).',
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        this.inc(self.closesCut)
+      },
+    })
+    new Counter({
+      name: 'partyline_inbound_held_total',
+      help: 'Times a connection sent more frames than its role may per second and was not read until the next tick.',
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        this.inc(self.inboundHeld)
+      },
+    })
     counterFrom(this.registry, 'partyline_closes_total', 'Connections closed by the server, by close code.', 'code', () =>
       [...this.closes].map(([k, v]) => [String(k), v] as const),
     )
@@ -67,6 +104,11 @@ export class ServerMetrics {
 
   drop(reason: string, count = 1): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + count)
+  }
+
+  refused(reason: string, role: Role): void {
+    const key = `${reason} ${role}`
+    this.refusals.set(key, (this.refusals.get(key) ?? 0) + 1)
   }
 
   closed(code: number): void {

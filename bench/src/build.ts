@@ -15,6 +15,7 @@ export async function buildBench(): Promise<void> {
     absWorkingDir: BENCH_DIR,
     entryPoints: [
       'src/generate.ts',
+      'src/hostile-attackers.ts',
       'src/systems/ws-relay-server.ts',
       'src/systems/socketio-server.ts',
       'src/systems/colyseus-server.ts',

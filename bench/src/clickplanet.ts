@@ -1,13 +1,14 @@
 /**
  * ClickPlanet benchmarks, on the full default map. Prints a table.
  *
- *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts)
+ *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts; `-- --fan-out`: that row alone)
  *
  * Every loop is bounded in count and in time; network traffic goes to 127.0.0.1 only.
  * The HTTP and fan-out rows run the server in a child process so the load generator does
  * not share its event loop.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -22,7 +23,8 @@ import { ClickPlanetMap, defaultMapPath } from '../../src/games/clickplanet/map.
 import { encodeClickRequest, type Click } from '../../src/games/clickplanet/messages.js'
 import { Projection } from '../../src/games/clickplanet/projection.js'
 import { ReadModels } from '../../src/games/clickplanet/read-models.js'
-import { startHarness } from '../../test/games/clickplanet/harness.js'
+import { defaultSettings } from '../../src/config.js'
+import { startServer } from '../../src/server.js'
 
 const silent = pino({ level: 'silent' })
 const rows: [string, string][] = []
@@ -143,7 +145,7 @@ const LOAD_CORE = 1
 
 async function serveChild(dataDir: string | undefined): Promise<{ child: ChildProcess; port: number }> {
   const args = ['-c', String(SERVER_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
-  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('taskset', args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
@@ -208,6 +210,32 @@ async function fanOut(): Promise<void> {
         sockets.push(ws)
       })))
     }
+    // A bystander room on the same server, from its own process: its round trips before the
+    // clicks (quiet) and while the updates fan out.
+    const by = spawn('taskset', ['-c', String(LOAD_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--bystander', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let byOut = ''
+    by.stdout!.on('data', (d: Buffer) => (byOut += d.toString()))
+    const byExit = new Promise((r) => by.once('exit', r))
+    const loopDelay = async (): Promise<{ p50: number; p99: number; max: number }> => {
+      let out = ''
+      const got = new Promise<string>((resolve) => {
+        const onData = (d: Buffer): void => {
+          out += d.toString()
+          const line = out.split('\n').find((l) => l.startsWith('LOOP '))
+          if (line) { child.stdout!.off('data', onData); resolve(line.slice(5)) }
+        }
+        child.stdout!.on('data', onData)
+      })
+      child.stdin!.write('report\n')
+      return JSON.parse(await got) as { p50: number; p99: number; max: number }
+    }
+    await new Promise((r) => setTimeout(r, 3000))
+    const quietFrom = Date.now()
+    child.stdin!.write('reset\n')
+    await new Promise((r) => setTimeout(r, 2000))
+    const quietLoop = await loopDelay()
+    child.stdin!.write('reset\n')
+    const fanFrom = Date.now()
     const deadline = performance.now() + 60_000
     const loops: number[] = []
     for (let u = 0; u < UPDATES && performance.now() < deadline; u++) {
@@ -220,24 +248,99 @@ async function fanOut(): Promise<void> {
       const loop = /^partyline_clickplanet_listener_broadcast_seconds (\S+)$/m.exec(metrics)
       if (loop) loops.push(Number(loop[1]) * 1000)
     }
+    const fanTo = Date.now()
+    const fanLoop = await loopDelay()
+    by.kill('SIGTERM')
+    await byExit
+    const samples = byOut.trim().split('\n').filter((l) => l.startsWith('[')).map((l) => JSON.parse(l) as [number, number])
+    const quiet = samples.filter(([at]) => at >= quietFrom && at < fanFrom).map(([, ms]) => ms)
+    const during = samples.filter(([at]) => at >= fanFrom && at < fanTo).map(([, ms]) => ms)
     row(`one update fanned out to ${f(LISTENERS, 0)} listeners (click sent → frame received here, ${UPDATES} updates)`, `p50 ${f(pct(lat, 50), 1)} ms · p99 ${f(pct(lat, 99), 1)} ms`)
-    row(`  of which the server's loop writing the update to all ${f(LISTENERS, 0)} sockets`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
+    row(`  of which the server writing the update to all ${f(LISTENERS, 0)} sockets (over several turns)`, `p50 ${f(pct(loops, 50), 1)} ms · max ${f(Math.max(...loops), 1)} ms`)
+    row('the server\'s event-loop delay, quiet', `p99 ${f(quietLoop.p99, 1)} ms · max ${f(quietLoop.max, 1)} ms`)
+    row(`… while the updates fan out to ${f(LISTENERS, 0)} listeners (what any room on the server waits at worst)`, `p99 ${f(fanLoop.p99, 1)} ms · max ${f(fanLoop.max, 1)} ms`)
+    row(`a bystander party room's round trip, quiet (${quiet.length} pings)`, `p50 ${f(pct(quiet, 50), 2)} ms · p99 ${f(pct(quiet, 99), 2)} ms`)
+    row(`… the same room while the updates fan out to ${f(LISTENERS, 0)} listeners (${during.length} pings)`, `p50 ${f(pct(during, 50), 2)} ms · p99 ${f(pct(during, 99), 2)} ms`)
   } finally {
     for (const ws of sockets) ws.terminate()
     await stopChild(child)
   }
 }
 
+/**
+ * A bystander party room in its own process: a host and a player on another room of the same
+ * server, the player sending a frame every 10 ms that the host echoes back; prints each round
+ * trip as `[sentAtEpochMs, ms]` lines until SIGTERM (at most 5 minutes).
+ */
+async function bystander(port: number): Promise<void> {
+  const { Encoder, Decoder } = await import('cbor-x')
+  const cbor = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
+  const enc = new Encoder(cbor), dec = new Decoder(cbor)
+  const host = new WebSocket(`ws://127.0.0.1:${port}/CREATE`)
+  const key = await new Promise<string>((resolve, reject) => {
+    host.once('open', () => host.send(enc.encode({ cmd: 'prepare', max_players: 2 })))
+    host.on('message', (d: Buffer) => {
+      const m = dec.decode(d) as { cmd: string; key?: string; from?: number; data?: Uint8Array }
+      if (m.cmd === 'prepare_reply') resolve(m.key!)
+      if (m.cmd === 'from') host.send(enc.encode({ cmd: 'to', data: m.data }))
+    })
+    host.once('error', reject)
+  })
+  const player = new WebSocket(`ws://127.0.0.1:${port}/${key}`)
+  await new Promise((r) => player.once('open', r))
+  const out: string[] = []
+  player.on('message', (d: Buffer) => {
+    const sent = d.readDoubleLE(0)
+    out.push(`[${Math.round(performance.timeOrigin + sent)},${(performance.now() - sent).toFixed(3)}]`)
+  })
+  let stop = false
+  process.once('SIGTERM', () => (stop = true))
+  const end = Date.now() + 300_000
+  while (!stop && Date.now() < end) {
+    const b = Buffer.alloc(16)
+    b.writeDoubleLE(performance.now(), 0)
+    player.send(b)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  process.stdout.write(out.join('\n') + '\n')
+  process.exit(0)
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--bystander') return bystander(Number(process.argv[3]))
   if (process.argv[2] === '--serve') {
-    const h = await startHarness({ mapPath: defaultMapPath(), dataDir: process.argv[3], maxBuffered: 4 << 20 })
+    // One address (this process) opens every listener: the per-address cap would refuse it.
+    const h = await startServer(defaultSettings({
+      port: 0, host: '127.0.0.1', logLevel: 'silent', map: defaultMapPath(), dataDir: process.argv[3] ?? '',
+      clickRate: 0, maxBuffered: 4 << 20, listenersPerAddress: 100_000,
+    }))
     process.stdout.write(`${h.port}\n`)
     process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
+    // How long the event loop was held: `reset` starts a stretch, `report` prints its figures.
+    const delay = monitorEventLoopDelay({ resolution: 1 })
+    delay.enable()
+    process.stdin.setEncoding('utf8').on('data', (line: string) => {
+      if (line.startsWith('reset')) delay.reset()
+      if (line.startsWith('report')) {
+        const ms = (ns: number): number => ns / 1e6
+        process.stdout.write(`LOOP ${JSON.stringify({ p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) })}\n`)
+      }
+    })
     return
   }
   // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.
   execFileSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' })
-  let t0 = performance.now()
+  if (!process.argv.includes('--fan-out')) await inProcessAndHttp()
+  await fanOut()
+  const w = Math.max(...rows.map((r) => r[0].length))
+  console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
+  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
+  console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? '?'})`)
+}
+
+/** Every row but the fan-out (`--fan-out` runs that one alone). */
+async function inProcessAndHttp(): Promise<void> {
+  const t0 = performance.now()
   const map = ClickPlanetMap.load()
   row(`map load (${f(map.tileCount, 0)} tiles, ${map.countries().length} countries, ${f(map.asset.length / 1e6, 2)} MB)`, `${f(performance.now() - t0, 1)} ms`)
   await projectionRate(map)
@@ -250,12 +353,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-  await fanOut()
-  t0 = performance.now()
-  const w = Math.max(...rows.map((r) => r[0].length))
-  console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
-  for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
-  console.log(`\nNode ${process.version}, ${(await import('node:os')).cpus().length} CPUs (${(await import('node:os')).cpus()[0]?.model ?? '?'})`)
 }
 
 await main()

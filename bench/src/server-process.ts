@@ -27,6 +27,8 @@ export interface ServerStartOptions {
   readonly core: number
   /** Scheduling niceness (negative: priority over other work on the machine; needs root). */
   readonly nice: number
+  /** Settings for partyline beyond the benchmark's own (environment variables). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** `nice -n <n> taskset -c <core> node …`: both exec, so the child's pid is node's. */
@@ -61,9 +63,12 @@ export async function startServer(system: SystemName, options: ServerStartOption
     Object.assign(env, {
       HOST: '127.0.0.1',
       PARTYLINE_LOG_LEVEL: 'warn',
-      // One address opens every room and player here; the per-address throttles would refuse it.
+      // One address opens every room and player here; the per-address throttles and caps would refuse it.
       PARTYLINE_ROOMS_PER_MINUTE: '1000000',
       PARTYLINE_JOIN_ATTEMPTS_PER_MINUTE: '1000000',
+      PARTYLINE_HOSTS_PER_ADDRESS: '100000',
+      PARTYLINE_PLAYERS_PER_ADDRESS: '100000',
+      ...options.env,
     })
   } else {
     const file = { 'ws-relay': 'ws-relay-server.js', 'socket.io': 'socketio-server.js', colyseus: 'colyseus-server.js' }[system]

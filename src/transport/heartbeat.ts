@@ -5,27 +5,26 @@
  *
  * Only pongs count, not data frames: every WebSocket implementation answers pings by itself
  * (browsers included), and a listener on 'message' would cost every frame of every socket.
+ * The socket's Connection listens for pongs and reports them (`alive`).
  */
 import type { WebSocket } from 'ws'
 
 export class Heartbeat {
   #missed = new Map<WebSocket, number>()
   #timer: NodeJS.Timeout
-  /** One pong handler for every socket (`this` is the socket), not a closure per socket. */
-  #pong: (this: WebSocket) => void
 
   constructor(intervalMs: number) {
-    const missed = this.#missed
-    this.#pong = function (this: WebSocket) {
-      if (missed.has(this)) missed.set(this, 0)
-    }
     this.#timer = setInterval(() => this.#tick(), intervalMs)
     this.#timer.unref()
   }
 
   watch(ws: WebSocket): void {
     this.#missed.set(ws, 0)
-    ws.on('pong', this.#pong)
+  }
+
+  /** A pong came from `ws`. */
+  alive(ws: WebSocket): void {
+    if (this.#missed.has(ws)) this.#missed.set(ws, 0)
   }
 
   /** Forget a socket that has closed. */

@@ -19,6 +19,8 @@ export interface WireFrame {
   /** A large payload, written after `head` as it is (not copied). */
   readonly tail: Uint8Array | undefined
   readonly payloadBytes: number
+  /** How many WebSocket frames it holds (more than one for a `frameBatch`). */
+  readonly frames: number
 }
 
 /** Frames `payload` (text → opcode 1, bytes → opcode 2) as one final, unmasked frame. */
@@ -39,22 +41,52 @@ export function wireFrame(payload: Uint8Array | string): WireFrame {
     head.writeUInt32BE(Math.floor(bytes / 0x1_0000_0000), 2)
     head.writeUInt32BE(bytes >>> 0, 6)
   }
-  if (!merge) return { head, tail: text ? Buffer.from(payload, 'utf8') : payload, payloadBytes: bytes }
+  if (!merge) return { head, tail: text ? Buffer.from(payload, 'utf8') : payload, payloadBytes: bytes, frames: 1 }
   if (text) head.write(payload, headerBytes, 'utf8')
   else head.set(payload, headerBytes)
-  return { head, tail: undefined, payloadBytes: bytes }
+  return { head, tail: undefined, payloadBytes: bytes, frames: 1 }
 }
 
-/** Writes a frame to a socket: one write, or head and tail in one `writev` (corked). */
-export function writeFrame(socket: Duplex, frame: WireFrame): void {
-  if (frame.tail === undefined) {
+/**
+ * Writes a frame to a socket: one write, or head, tail and `trailer` (a control frame that
+ * must follow it, see `pingFrame`) in one `writev` (corked).
+ */
+export function writeFrame(socket: Duplex, frame: WireFrame, trailer?: Buffer): void {
+  if (frame.tail === undefined && trailer === undefined) {
     socket.write(frame.head)
     return
   }
   socket.cork()
   socket.write(frame.head)
-  socket.write(frame.tail)
+  if (frame.tail !== undefined) socket.write(frame.tail)
+  if (trailer !== undefined) socket.write(trailer)
   socket.uncork()
+}
+
+/** A ping (opcode 9) carrying `payload` (at most 125 bytes), which the peer's pong echoes. */
+export function pingFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(2 + payload.byteLength)
+  frame[0] = 0x89
+  frame[1] = payload.byteLength
+  frame.set(payload, 2)
+  return frame
+}
+
+/**
+ * Several payloads framed back to back in one buffer, for a fan-out that has more than one
+ * update due to each socket: one write per socket carries them all, in order.
+ */
+export function frameBatch(payloads: readonly (Uint8Array | string)[]): WireFrame {
+  if (payloads.length === 1) return wireFrame(payloads[0]!)
+  const parts: Uint8Array[] = []
+  let payloadBytes = 0
+  for (const p of payloads) {
+    const f = wireFrame(p)
+    parts.push(f.head)
+    if (f.tail !== undefined) parts.push(f.tail)
+    payloadBytes += f.payloadBytes
+  }
+  return { head: Buffer.concat(parts), tail: undefined, payloadBytes, frames: payloads.length }
 }
 
 /**

@@ -7,12 +7,20 @@
  *   player limit.
  *
  * A refused connection is accepted and then closed with a code, so a browser's `onclose`
- * can tell the person why (origin → 1008, throttled → 4029, unknown room → 4004, …).
+ * can tell the person why (origin → 1008, throttled → 4029, unknown room → 4004, …); its
+ * descriptor is released as soon as the close frame is with the kernel (connection.ts).
+ *
+ * Before any of that, the connection caps (ConnectionBudget): past its address's cap for the
+ * role an upgrade is answered HTTP 429, past the total cap 503, before the handshake: no
+ * `WebSocket` is made and the socket is released once the answer is written. A browser cannot
+ * read that status (its `onclose` gets 1006), but these refuse floods, not people: the caps
+ * sit far above what one household or a page opens. The reason is in the body and in an
+ * `x-partyline-refused` header, for other clients and for logs.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import { CloseCode } from '../errors.js'
 import type { Settings } from '../config.js'
 import type { ServerMetrics, Role } from '../metrics.js'
@@ -23,7 +31,9 @@ import { normalizeCode } from '../rooms/room-code.js'
 import { isPlayerName } from '../protocol/player-name.js'
 import { AddressWindow } from './address-window.js'
 import { clientAddress } from './client-address.js'
-import { Connection, ReasonedWebSocket, type ConnectionContext } from './connection.js'
+import { Connection, ReasonedWebSocket, STALL_TICKS, type ConnectionContext } from './connection.js'
+import { ConnectionBudget, type Refusal } from './connection-budget.js'
+import { connectionCap, readDescriptorLimit } from './descriptor-limit.js'
 import { FrameCache } from './wire-frame.js'
 import { Heartbeat } from './heartbeat.js'
 import { HostSession } from './host-session.js'
@@ -55,6 +65,9 @@ export class WsGateway {
   #heartbeat: Heartbeat
   #sockets = new Set<Connection>()
   #connectionContext: ConnectionContext
+  #budget: ConnectionBudget
+  #clock = { tick: 0 }
+  #clockTimer: NodeJS.Timeout
   #roomCreations: AddressWindow
   #parseCbor
   #parseJson
@@ -71,15 +84,37 @@ export class WsGateway {
     this.#roomCreations = new AddressWindow(settings.roomsPerMinute)
     this.#parseCbor = commandParser('cbor', settings.maxPlayers)
     this.#parseJson = commandParser('json', settings.maxPlayers)
+    const cap = connectionCap(settings.maxConnections, settings.fdReserve, readDescriptorLimit())
+    if (cap.warning) opts.logger.warn({ totalCap: cap.total }, cap.warning)
+    this.#budget = new ConnectionBudget({
+      perAddress: { host: settings.hostsPerAddress, player: settings.playersPerAddress, listener: settings.listenersPerAddress },
+      total: cap.total,
+    })
+    opts.logger.info({ total: cap.total, perAddress: this.#budget.limits.perAddress }, 'connection caps')
+    const clock = this.#clock
+    const tickMs = Math.max(1, settings.sendStallMs / STALL_TICKS)
+    const held = new Set<Connection>()
+    this.#clockTimer = setInterval(() => {
+      clock.tick++
+      for (const conn of held) conn.release()
+      held.clear()
+    }, tickMs)
+    this.#clockTimer.unref()
+    const perTick = (perSecond: number): number => Math.max(1, Math.round((perSecond * tickMs) / 1000))
     // One context for every connection (the hooks are not closures per connection).
     this.#connectionContext = {
       metrics: opts.metrics,
       maxBuffered: settings.maxBuffered,
+      framesPerTick: { host: perTick(settings.hostFramesPerSecond), player: perTick(settings.playerFramesPerSecond), listener: perTick(settings.playerFramesPerSecond) },
+      held,
+      clock,
       frames: new FrameCache(),
       logger: opts.logger,
+      alive: (ws) => this.#heartbeat.alive(ws),
       closed: (conn) => {
         this.#sockets.delete(conn)
         this.#heartbeat.unwatch(conn.ws)
+        this.#budget.release(conn.address, conn.role)
       },
     }
   }
@@ -94,6 +129,7 @@ export class WsGateway {
       url = new URL(req.url ?? '/', 'http://partyline')
     } catch {
       // A request target no URL parser takes (`//[`): throwing here would end the process.
+      socket.once('finish', destroySocket)
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
       return
     }
@@ -101,25 +137,36 @@ export class WsGateway {
     const isHost = /^\/CREATE\/?$/i.test(path)
     const listener = isHost ? undefined : this.#opts.listeners?.find((l) => l.isListenPath(path))
     const wss = isHost ? this.#hostWss : this.#playerWss
+    const role: Role = isHost ? 'host' : listener ? 'listener' : 'player'
+    const address = clientAddress(req, this.#opts.settings.trustProxy)
+    const refusal = this.#budget.admit(address, role)
+    if (refusal) {
+      this.#opts.metrics.refused(refusal.reason, role)
+      return refuseUpgrade(socket, refusal)
+    }
+    let upgraded = false
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const role: Role = isHost ? 'host' : listener ? 'listener' : 'player'
-      const conn = this.#connection(ws, socket, role)
+      upgraded = true
+      const conn = this.#connection(ws as ReasonedWebSocket, socket, role, address)
       if (!this.#accepting) return conn.close(CloseCode.ServiceRestart)
       if (!this.#originAllowed(req)) return conn.close(CloseCode.PolicyViolation)
       if (listener) {
         this.#heartbeat.watch(ws)
         return listener.acceptListener(conn)
       }
-      const address = clientAddress(req, this.#opts.settings.trustProxy)
       if (isHost) this.#host(conn, url, address)
       else this.#player(conn, path, url, address)
     })
+    // With no `verifyClient`, ws completes or refuses (400) a handshake before returning: a
+    // refused one never became a Connection, so its place is free again.
+    if (!upgraded) this.#budget.release(address, role)
   }
 
   /** Stop taking connections and close every open one with `code` (1012 on restart). */
   closeAll(code: CloseCode): void {
     this.#accepting = false
     this.#heartbeat.stop()
+    clearInterval(this.#clockTimer)
     for (const conn of this.#sockets) conn.close(code)
   }
 
@@ -127,8 +174,8 @@ export class WsGateway {
     return this.#sockets.size
   }
 
-  #connection(ws: WebSocket, socket: Duplex, role: Role): Connection {
-    const conn = new Connection(ws, socket, role, this.#connectionContext)
+  #connection(ws: ReasonedWebSocket, socket: Duplex, role: Role, address: string): Connection {
+    const conn = new Connection(ws, socket, role, address, this.#connectionContext)
     this.#sockets.add(conn)
     return conn
   }
@@ -176,4 +223,22 @@ export class WsGateway {
 
 function destroySocket(this: Duplex): void {
   this.destroy()
+}
+
+const STATUS_TEXT = { 429: 'Too Many Requests', 503: 'Service Unavailable' } as const
+
+/** Answers an upgrade with `refusal`'s status and releases the socket once it is written. */
+function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  const body = JSON.stringify({ error: refusal.message })
+  socket.once('finish', destroySocket)
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'cache-control: no-store\r\n' +
+      `retry-after: ${refusal.status === 429 ? 10 : 5}\r\n` +
+      `x-partyline-refused: ${refusal.reason}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  )
 }
