@@ -313,8 +313,10 @@ t.test('Dockerfile - copies what the build and the running server need; .dockeri
   // Build: dependencies from the lock file, then every tree tsconfig.build.json compiles.
   t.ok(before(build, /^COPY package\.json package-lock\.json/m, /^RUN npm ci/m), 'package.json and the lock file before npm ci')
   const tsconfig = JSON.parse(read('tsconfig.build.json')) as { include: string[]; extends?: string }
-  const compileRun = /^RUN npx tsc -p tsconfig\.build\.json/m
+  // `npm run build` runs `tsc -p tsconfig.build.json`, then the pages' and SDK's build.
+  const compileRun = /^RUN (?:npx tsc -p tsconfig\.build\.json|npm run build)\b/m
   t.ok(build.search(compileRun) !== -1, 'compiles with tsconfig.build.json')
+  t.match(JSON.parse(read('package.json')).scripts.build, /^tsc -p tsconfig\.build\.json\b/, '`npm run build` is that compile first')
   for (const file of ['tsconfig.build.json', tsconfig.extends!.replace(/^\.\//, '')]) t.ok(copied(build).includes(file), `copies ${file}`)
   for (const glob of tsconfig.include) {
     const top = glob.split('/')[0]!
