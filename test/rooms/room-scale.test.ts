@@ -42,7 +42,7 @@ const count = (host: HostPeer, from: number, cmd: string): number =>
 
 t.test(`room scale - ${PLAYERS} joins and ${PLAYERS} leaves cost the host O(changes) bytes of state and the store O(changes) record entries`, async (t) => {
   const store = new CountingStore()
-  const server = await testServer(t, { maxPlayers: PLAYERS, playerGraceMs: 0 }, { store })
+  const server = await testServer(t, { maxPlayers: PLAYERS, playerGraceMs: 0, playersPerAddress: PLAYERS + 1 }, { store })
   const host = new HostPeer(server)
   const { key } = await host.prepare({ max_players: PLAYERS })
   const players: PlayerPeer[] = []
@@ -77,7 +77,7 @@ t.test(`room scale - ${PLAYERS} joins and ${PLAYERS} leaves cost the host O(chan
 })
 
 t.test(`room scale - stopping a room of ${PLAYERS} closes every player with 4002 while another room keeps relaying`, async (t) => {
-  const server = await testServer(t, { maxPlayers: PLAYERS })
+  const server = await testServer(t, { maxPlayers: PLAYERS, playersPerAddress: PLAYERS + 1 })
   const host = new HostPeer(server)
   const { key } = await host.prepare({ max_players: PLAYERS })
   const players: PlayerPeer[] = []
