@@ -12,6 +12,7 @@ import { ServerMetrics } from './metrics.js'
 import { Readiness } from './readiness.js'
 import type { PresetGame } from './rooms/host.js'
 import { RoomRegistry } from './rooms/registry.js'
+import { RoomLocator } from './rooms/room-locator.js'
 import type { Store } from './store/store.js'
 import type { Bus } from './bus/bus.js'
 import { createEngines, registerEngineMetrics } from './engines.js'
@@ -126,10 +127,11 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
+  const locator = new RoomLocator({ registry, node })
   let serving = true
   const joinThrottle = new AddressWindow(settings.joinAttemptsPerMinute)
   const routes: HttpRoute[] = [
-    lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
+    lobbyRoutes({ registry, locator, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
   ]
   // Pages last: every API route above keeps priority over a page path.
@@ -139,6 +141,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   const gateway = new WsGateway({
     settings,
     registry,
+    locator,
     metrics,
     logger,
     joinThrottle,

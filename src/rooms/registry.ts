@@ -117,13 +117,7 @@ export class RoomRegistry {
   addPreset(game: PresetGame): Room {
     if (this.#rooms.has(game.code)) throw new Error(`a room ${game.code} exists already`)
     const room = this.#newRoom(game.code, { name: game.name, public: game.public, maxPlayers: game.maxPlayers }, true)
-    let gameHost: Host | undefined
-    const host = hostProxy(() => {
-      if (!gameHost) throw new Error(`preset ${game.code} used its room before host() returned`)
-      return gameHost
-    })
-    gameHost = game.host(room.controlFor(host))
-    room.open(host)
+    room.openPreset((control) => game.host(control))
     return room
   }
 
@@ -186,25 +180,5 @@ export class RoomRegistry {
         this.#saving.delete(code)
         this.#flush(code)
       })
-  }
-}
-
-/**
- * A preset game's Host is created by the game from the control it is given, so the control
- * must be bound before the Host exists: bind it to a stand-in that forwards identity.
- */
-function hostProxy(get: () => Host): Host {
-  return {
-    attached: (i) => get().attached(i),
-    state: (s) => get().state(s),
-    playerJoined: (p, n) => get().playerJoined(p, n),
-    playerLeft: (p) => get().playerLeft(p),
-    playerAway: (p) => get().playerAway?.(p),
-    playerBack: (p, r) => get().playerBack?.(p, r),
-    fromPlayer: (p, d, a) => get().fromPlayer(p, d, a),
-    error: (c, r) => get().error(c, r),
-    stopped: () => get().stopped(),
-    restarting: () => get().restarting(),
-    replaced: () => get().replaced(),
   }
 }

@@ -7,7 +7,11 @@ import type { PlayerPort } from './player-port.js'
  * strictly in the order they were posted, one at a time.
  */
 export type RoomEvent =
-  | { readonly type: 'player-connect'; readonly port: PlayerPort; readonly sid: string | undefined; readonly name?: string | undefined }
+  /**
+   * A phone joins. With `rejoin`, a connection that already was player `rejoin` comes back
+   * after its room moved to another node (it kept its socket): it gets its place back.
+   */
+  | { readonly type: 'player-connect'; readonly port: PlayerPort; readonly sid: string | undefined; readonly name?: string | undefined; readonly rejoin?: number }
   | { readonly type: 'player-frame'; readonly port: PlayerPort; readonly data: Uint8Array | string }
   | { readonly type: 'player-disconnect'; readonly port: PlayerPort }
   | { readonly type: 'start'; readonly host: Host }

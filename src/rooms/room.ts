@@ -14,7 +14,7 @@
  * sid in a map, and an ended room closes its players a slice per turn.
  */
 import { CloseCode, ErrorCode } from '../errors.js'
-import type { Host, RoomControl, RoomStateView, RosterEntry } from './host.js'
+import type { Host, HostControl, RoomControl, RoomStateView, RosterEntry } from './host.js'
 import type { PlayerPort } from './player-port.js'
 import type { OperatorAction, OperatorOutcome, RoomEvent } from './room-events.js'
 import type { RoomRecord } from '../store/store.js'
@@ -97,6 +97,19 @@ const byteLength = (data: Uint8Array | string): number =>
 
 const rosterEntry = (s: PlayerSlot): RosterEntry =>
   s.name === undefined ? { id: s.id, away: s.port === null } : { id: s.id, name: s.name, away: s.port === null }
+
+/** Stands in for a host not bound yet: no room ever has it as its host, so its commands are ignored. */
+const NO_HOST: Host = {
+  attached() {},
+  state() {},
+  playerJoined() {},
+  playerLeft() {},
+  fromPlayer() {},
+  error() {},
+  stopped() {},
+  restarting() {},
+  replaced() {},
+}
 
 export class Room {
   readonly key: string
@@ -185,23 +198,41 @@ export class Room {
    * once in `prepare_reply`; only its digest is kept).
    */
   open(host: Host): string {
+    return this.#open(host, this.#controlFor(() => host))
+  }
+
+  /**
+   * Open a preset room: its in-process game makes its Host from the control it is given,
+   * so the control is bound to whatever Host `make` returns.
+   */
+  openPreset(make: (control: RoomControl) => Host): void {
+    let host: Host | undefined
+    const control = this.#controlFor(() => host)
+    host = make(control)
+    this.#open(host, control)
+  }
+
+  #open(host: Host, control: HostControl): string {
     const token = newToken()
     this.#tokenHash = hashToken(token)
     this.#host = host
-    host.attached({ key: this.key, token })
+    host.attached({ key: this.key, token }, control)
     host.state(this.view())
     this.#changed(false)
     return token
   }
 
   /** The commands a host gives this room, bound to that host (ignored once it is replaced). */
-  controlFor(host: Host): RoomControl {
+  #controlFor(bound: () => Host | undefined): HostControl {
+    const host = (): Host => bound() ?? NO_HOST
     return {
       key: this.key,
-      start: () => this.post({ type: 'start', host }),
-      kick: (player) => this.post({ type: 'kick', host, player }),
-      stop: () => this.post({ type: 'stop', host }),
-      send: (data, to) => this.post({ type: 'send', host, data, to }),
+      start: () => this.post({ type: 'start', host: host() }),
+      kick: (player) => this.post({ type: 'kick', host: host(), player }),
+      stop: () => this.post({ type: 'stop', host: host() }),
+      send: (data, to) => this.post({ type: 'send', host: host(), data, to }),
+      detached: () => this.post({ type: 'host-detached', host: host() }),
+      showState: () => this.post({ type: 'show-state', host: host() }),
     }
   }
 
@@ -292,7 +323,7 @@ export class Room {
         if (e.host === this.#host) this.#send(e.data, e.to)
         return
       case 'player-connect':
-        return this.#playerConnect(e.port, e.sid, e.name)
+        return this.#playerConnect(e.port, e.sid, e.name, e.rejoin)
       case 'player-disconnect':
         return this.#playerDisconnect(e.port)
       case 'start':
@@ -331,7 +362,11 @@ export class Room {
     }
   }
 
-  #playerConnect(port: PlayerPort, sid: string | undefined, name: string | undefined): void {
+  #playerConnect(port: PlayerPort, sid: string | undefined, name: string | undefined, rejoin?: number): void {
+    if (rejoin !== undefined) {
+      const slot = this.#slots.get(rejoin)
+      if (slot && slot.sid === sid) return this.#playerBack(slot, port, name)
+    }
     if (sid !== undefined) {
       if (this.#kickedSids.has(sid)) return port.refuse(CloseCode.Kicked)
       const slot = this.#bySid.get(sid)
@@ -343,6 +378,7 @@ export class Room {
     this.#slots.set(slot.id, slot)
     this.#byPort.set(port, slot)
     if (sid !== undefined) this.#bySid.set(sid, slot)
+    port.joined?.(slot.id)
     this.#host?.playerJoined(slot.id, name)
     this.#changed()
   }
@@ -358,6 +394,7 @@ export class Room {
     slot.timer = undefined
     slot.port = port
     this.#byPort.set(port, slot)
+    port.joined?.(slot.id)
     const renamed = name !== undefined && name !== slot.name
     if (renamed) slot.name = name
     this.#host?.playerBack?.(slot.id, replaced)
@@ -498,7 +535,7 @@ export class Room {
     this.#tokenHash = hashToken(fresh)
     const dropped = this.#dropped
     this.#dropped = 0
-    host.attached({ key: this.key, token: fresh, dropped })
+    host.attached({ key: this.key, token: fresh, dropped }, this.#controlFor(() => host))
     this.#sendState()
     const kept = this.#kept
     this.#kept = []
