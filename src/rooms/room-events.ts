@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js'
 import type { Host } from './host.js'
 import type { PlayerPort } from './player-port.js'
+import type { HandedOver } from './room.js'
 
 /**
  * Everything that can happen to a room: the messages of its mailbox. The Room handles them
@@ -33,6 +34,8 @@ export type RoomEvent =
   | { readonly type: 'teardown' }
   | { readonly type: 'operator'; readonly action: OperatorAction; readonly reply: (outcome: OperatorOutcome) => void }
   | { readonly type: 'shutdown' }
+  /** End the room here for a hand-over to another node (see `Room.handOver`). */
+  | { readonly type: 'hand-over'; readonly reply: (handed: HandedOver | undefined) => void }
 
 /**
  * What an operator (the admin API) may do to a room: the host's own `start`, `kick` and

@@ -50,6 +50,27 @@ export interface RoomOptions {
   readonly node?: string
   /** The clock for `createdAt`, in ms since the epoch. */
   readonly now?: () => number
+  /**
+   * Rebuild a room another node ran (adoption, hand-over) instead of opening a new one:
+   * same ids, sids, names, token, settings and next id. Every player is held as away (its
+   * connection is elsewhere or gone) with a grace timer from now, and the room waits for
+   * its host to resume.
+   */
+  readonly restore?: RoomRestore
+}
+
+/** What a room is rebuilt from on its new owner: its record and, after a hand-over, its kept frames. */
+export interface RoomRestore {
+  readonly record: RoomRecord
+  readonly kept?: readonly KeptFrame[]
+  readonly dropped?: number
+}
+
+/** A room's end for a hand-over: its state, and the connections still to close (with 1012). */
+export interface HandedOver {
+  readonly restore: RoomRestore
+  readonly ports: readonly PlayerPort[]
+  readonly host: Host | null
 }
 
 /** Frames and their payload bytes, one way. */
@@ -86,7 +107,8 @@ interface PlayerSlot {
   lastSend: number
 }
 
-interface KeptFrame {
+/** A player frame kept while the host is away. */
+export interface KeptFrame {
   readonly player: number
   readonly data: Uint8Array | string
   readonly address: string
@@ -156,6 +178,44 @@ export class Room {
     this.#public = opts.public
     this.#maxPlayers = opts.maxPlayers
     this.#opts = opts
+    if (opts.restore) {
+      this.createdAt = opts.restore.record.createdAt ?? this.createdAt
+      this.#restore(opts.restore)
+    }
+  }
+
+  #restore({ record, kept, dropped }: RoomRestore): void {
+    this.#acceptConns = record.acceptConns
+    this.#tokenHash = record.tokenHash
+    this.#nextId = record.nextId
+    for (const sid of record.kickedSids) this.#kickedSids.add(sid)
+    const { playerGraceMs, hostGraceMs } = this.#opts.limits
+    // A phone without a sid is held too: its socket may be on a live node that re-attaches it.
+    const grace = playerGraceMs > 0 ? playerGraceMs : hostGraceMs
+    for (const p of record.players) {
+      const slot: PlayerSlot = { id: p.id, sid: p.sid, name: p.name, port: null, epoch: 1, timer: undefined, lastSend: 0 }
+      slot.timer = setTimeout(() => this.post({ type: 'player-grace-over', player: slot.id, epoch: 1 }), grace)
+      slot.timer.unref()
+      this.#slots.set(p.id, slot)
+      if (p.sid !== undefined) this.#bySid.set(p.sid, slot)
+    }
+    for (const f of kept ?? []) {
+      this.#kept.push(f)
+      this.#keptBytes += byteLength(f.data)
+    }
+    this.#dropped = dropped ?? 0
+    const epoch = ++this.#hostEpoch
+    this.#hostTimer = setTimeout(() => this.post({ type: 'host-grace-over', epoch }), hostGraceMs)
+    this.#hostTimer.unref()
+  }
+
+  /**
+   * End this room here because another node takes it over: resolves, in mailbox order,
+   * with everything the new owner needs, and with the connections still open here (the
+   * caller closes them with 1012 once the new owner has the room). The record is kept.
+   */
+  handOver(): Promise<HandedOver | undefined> {
+    return new Promise((reply) => this.post({ type: 'hand-over', reply }))
   }
 
   get name(): string {
@@ -271,6 +331,8 @@ export class Room {
         return e.onRefused('ended')
       case 'operator':
         return e.reply({ ok: false, code: ErrorCode.NoSuchRoom, reason: `room ${this.key} has ended` })
+      case 'hand-over':
+        return e.reply(undefined)
     }
   }
 
@@ -359,6 +421,8 @@ export class Room {
         return e.reply(this.#operate(e.action))
       case 'shutdown':
         return this.#end(CloseCode.ServiceRestart)
+      case 'hand-over':
+        return e.reply(this.#handOver())
     }
   }
 
@@ -542,6 +606,27 @@ export class Room {
     this.#keptBytes = 0
     for (const f of kept) host.fromPlayer(f.player, f.data, f.address)
     this.#changed(false)
+  }
+
+  #handOver(): HandedOver {
+    const restore = { record: this.record(), kept: this.#kept, dropped: this.#dropped }
+    this.#ended = true
+    clearTimeout(this.#hostTimer)
+    clearTimeout(this.#deadline)
+    const host = this.#host
+    this.#host = null
+    this.#kept = []
+    const ports: PlayerPort[] = []
+    for (const slot of this.#slots.values()) {
+      clearTimeout(slot.timer)
+      if (slot.port) ports.push(slot.port)
+      slot.port = null
+    }
+    this.#slots.clear()
+    this.#byPort.clear()
+    this.#bySid.clear()
+    this.#opts.onEnded(this, CloseCode.ServiceRestart)
+    return { restore, ports, host }
   }
 
   /**
