@@ -23,6 +23,8 @@ import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
 import { adminRoutes } from './admin/admin-routes.js'
+import { Cluster, registerClusterMetrics } from './cluster/cluster.js'
+import { StoreLobby } from './cluster/cluster-lobby.js'
 import { NodeDirectory } from './admin/admin-directory.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
@@ -55,6 +57,10 @@ export interface PartylineServer {
   readonly metrics: ServerMetrics
   /** What `/readyz` reports: each part this node depends on, ok or failing. */
   readonly readiness: Readiness
+  /** The Bus between nodes (its `stats` count what crossed it). */
+  readonly bus: Bus
+  /** This node's part of a cluster, when the Store is shared. */
+  readonly cluster: Cluster | undefined
   /** The hosted ClickPlanet, when `PARTYLINE_CLICKPLANET` is on. */
   readonly clickplanet: ClickPlanet | undefined
   /**
@@ -127,11 +133,17 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
-  const locator = new RoomLocator({ registry, node })
+  // A shared store makes this node one of a cluster: rooms may run on other nodes.
+  const clustered = engines.kinds.store === 'redis'
+  const locator = new RoomLocator({ registry, node, ...(clustered ? { directory: store } : {}) })
+  const cluster = clustered
+    ? new Cluster({ bus: engines.bus, store, node, registry, locator, leaseMs: settings.nodeLeaseMs, playerGraceMs: settings.playerGraceMs, logger })
+    : undefined
+  if (cluster) registerClusterMetrics(metrics.registry, cluster)
   let serving = true
   const joinThrottle = new AddressWindow(settings.joinAttemptsPerMinute)
   const routes: HttpRoute[] = [
-    lobbyRoutes({ registry, locator, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
+    lobbyRoutes({ registry, locator, ...(clustered ? { clusterLobby: new StoreLobby(store) } : {}), joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
   ]
   // Pages last: every API route above keeps priority over a page path.
@@ -142,6 +154,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     settings,
     registry,
     locator,
+    ...(cluster ? { bridge: cluster.doors } : {}),
     metrics,
     logger,
     joinThrottle,
@@ -167,6 +180,8 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     closing ??= (async () => {
       serving = false
       readiness.stopping()
+      // Rooms go to live nodes first (their connections here are closed once the new owner has them).
+      if (cluster) await cluster.handOver(Date.now() + settings.shutdownMs / 2)
       registry.shutdown()
       gateway.closeAll(CloseCode.ServiceRestart)
       // The listener stays open while the sockets close: `/healthz` and `/readyz` answer 503
@@ -176,11 +191,12 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
       http.close()
       http.closeAllConnections()
       for (const game of games) await game.close?.().catch((err: unknown) => logger.error({ err }, 'game close failed'))
+      cluster?.close()
       await engines.close()
       logger.info('partyline stopped')
     })()
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, clickplanet, close }
+  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, bus: engines.bus, cluster, clickplanet, close }
 }

@@ -148,8 +148,10 @@ export class RoomRegistry {
     const { record } = restore
     this.#rooms.get(record.key)?.post({ type: 'shutdown' })
     this.#owned.set(record.key, owner)
-    this.#written.set(record.key, record)
     const room = this.#newRoom(record.key, { name: record.name, public: record.public, maxPlayers: record.maxPlayers }, false, restore)
+    // A hand-over's record is newer than the store's: write it whole; an adopted one is the store's.
+    if (restore.kept === undefined) this.#written.set(record.key, record)
+    else this.#save(room)
     this.#opts.logger.info({ room: record.key, epoch: owner.epoch, players: record.players.length }, 'room adopted')
     return room
   }
