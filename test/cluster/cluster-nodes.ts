@@ -19,6 +19,7 @@ export async function startEngines(t: { teardown(fn: () => unknown): void }): Pr
 }
 
 let nodes = 0
+let runs = 0
 
 /** Short leases and graces so failover tests finish quickly. */
 export const FAST: Partial<Settings> = { nodeLeaseMs: 1000, hostGraceMs: 10_000, playerGraceMs: 10_000, shutdownMs: 2000 }
@@ -33,9 +34,11 @@ export async function startNodes(
   overrides: Partial<Settings> = {},
 ): Promise<Node[]> {
   const started: Node[] = []
+  // A database of its own per call: rooms left by an earlier test's nodes stay out of it.
+  const db = ++runs % 16
   for (let i = 0; i < n; i++) {
     started.push(
-      await testServer(t, { ...FAST, redisUrl: engines.redis.url, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides }),
+      await testServer(t, { ...FAST, redisUrl: `${engines.redis.url}/${db}`, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides }),
     )
   }
   for (const node of started) await until(() => node.readiness.report().status === 'ready', `${node.nodeId} ready`, 10_000)

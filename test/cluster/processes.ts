@@ -13,7 +13,7 @@ import type { Engines } from './cluster-nodes.js'
 
 const command = { file: process.execPath, args: ['--import=tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))] }
 
-export const LEASE_MS = 1000
+export const LEASE_MS = 2000
 export const ADMIN_TOKEN = 'cluster-test-admin-token'
 export const SHUTDOWN_MS = 2000
 
@@ -33,7 +33,8 @@ export async function startProcesses(t: { teardown(fn: () => unknown): void }, e
       command,
       stopBoundMs: SHUTDOWN_MS + 1000,
       env: {
-        REDIS_URL: engines.redis.url,
+        // A database of its own per test: rooms left by an earlier test's nodes stay out of it.
+        REDIS_URL: `${engines.redis.url}/${run % 16}`,
         NATS_URL: engines.nats.url,
         PARTYLINE_NODE_LEASE_MS: String(LEASE_MS),
         PARTYLINE_HOST_GRACE_MS: '15000',
