@@ -35,6 +35,7 @@ export class Failover {
   /** Lapsed nodes already let go of (until they are live again). */
   readonly #gone = new Set<string>()
   #stopped = false
+  #failing = false
 
   constructor(opts: FailoverOptions) {
     this.#opts = opts
@@ -55,8 +56,12 @@ export class Failover {
     this.#running = true
     try {
       await this.#round()
+      if (this.#failing) this.#opts.logger.info('failover rounds run again')
+      this.#failing = false
     } catch (err) {
-      this.#opts.logger.debug({ err: (err as Error).message }, 'failover round failed')
+      // The store's readiness says it is down; say so here once per outage.
+      if (!this.#failing) this.#opts.logger.warn({ err: (err as Error).message }, 'failover round failed; retrying')
+      this.#failing = true
     } finally {
       this.#running = false
     }

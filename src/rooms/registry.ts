@@ -63,6 +63,8 @@ export class RoomRegistry {
   /** Each room's ownership (its fence), and the record the store holds as far as this node knows. */
   #owned = new Map<string, Ownership>()
   #written = new Map<string, RoomRecord>()
+  /** Rooms whose last write failed (store unreachable): written again by `verify`. */
+  #stale = new Set<string>()
   /** The current minute of room creations (fixed windows, as the per-address limit has). */
   #windowStart = -Infinity
   #createdInWindow = 0
@@ -172,6 +174,7 @@ export class RoomRegistry {
 
   /** Forget a room that moved to another node (hand-over): no more writes for it. */
   #forget(code: string): void {
+    this.#stale.delete(code)
     this.#owned.delete(code)
     this.#written.delete(code)
     this.#pendingRecords.delete(code)
@@ -193,9 +196,10 @@ export class RoomRegistry {
       [...this.#owned].map(async ([code, mine]) => {
         const room = this.#rooms.get(code)
         if (!room || room.ended) return
-        const current = await store.owner(code).catch(() => mine)
+        const current = await store.owner(code)
         if (current === undefined) return this.#restore(room, mine)
-        if (current.node !== mine.node || current.epoch !== mine.epoch) this.drop(code)
+        if (current.node !== mine.node || current.epoch !== mine.epoch) return this.drop(code)
+        if (this.#stale.delete(code)) this.#save(room)
       }),
     )
   }
@@ -274,7 +278,8 @@ export class RoomRegistry {
           if (err.current === undefined) return this.#restore(room, fence)
           return this.drop(code)
         }
-        logger.error({ err, room: code }, 'store write failed')
+        if (room) this.#stale.add(code)
+        logger.warn({ err: (err as Error).message, room: code }, 'store write failed; retried when the store is back')
       })
       .catch((err: unknown) => logger.error({ err, room: code }, 'store write failed'))
       .finally(() => {

@@ -32,15 +32,17 @@ export async function startNodes(
   engines: Engines,
   n: number,
   overrides: Partial<Settings> = {},
-): Promise<Node[]> {
+): Promise<Node[] & { readonly redisUrl: string }> {
   const started: Node[] = []
-  // A database of its own per call: rooms left by an earlier test's nodes stay out of it.
-  const db = ++runs % 16
+  const redisUrl = overrides.redisUrl ?? freshDatabase(engines)
   for (let i = 0; i < n; i++) {
-    started.push(
-      await testServer(t, { ...FAST, redisUrl: `${engines.redis.url}/${db}`, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides }),
-    )
+    started.push(await testServer(t, { ...FAST, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides, redisUrl }))
   }
   for (const node of started) await until(() => node.readiness.report().status === 'ready', `${node.nodeId} ready`, 10_000)
-  return started
+  return Object.assign(started, { redisUrl })
+}
+
+/** A Redis database of its own (per test): rooms left by an earlier test's nodes stay out of it. */
+export function freshDatabase(engines: Engines): string {
+  return `${engines.redis.url}/${++runs % 16}`
 }
