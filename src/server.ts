@@ -26,6 +26,7 @@ import { adminRoutes } from './admin/admin-routes.js'
 import { Cluster, registerClusterMetrics } from './cluster/cluster.js'
 import { StoreLobby } from './cluster/cluster-lobby.js'
 import { NodeDirectory } from './admin/admin-directory.js'
+import { ClusterDirectory } from './admin/cluster-directory.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
@@ -148,7 +149,9 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   ]
   // Pages last: every API route above keeps priority over a page path.
   const web = webRoutes(opts.web)
-  const directory = new NodeDirectory({ registry, metrics, node })
+  const nodeDirectory = new NodeDirectory({ registry, metrics, node })
+  cluster?.answerAdmin(nodeDirectory)
+  const directory = cluster ? new ClusterDirectory({ local: nodeDirectory, cluster, store, locator, node }) : nodeDirectory
   routes.push(adminRoutes({ token: settings.adminToken, directory, pages: web.pages, logger }), web)
   const gateway = new WsGateway({
     settings,

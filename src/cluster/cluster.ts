@@ -9,6 +9,8 @@ import type { Logger } from 'pino'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Bus, Subscription } from '../bus/bus.js'
 import { CloseCode } from '../errors.js'
+import type { AdminDirectory, AdminOverview } from '../admin/admin-directory.js'
+import type { OperatorAction, OperatorOutcome } from '../rooms/room-events.js'
 import type { RoomRegistry } from '../rooms/registry.js'
 import type { RoomLocator } from '../rooms/room-locator.js'
 import type { RoomRestore } from '../rooms/room.js'
@@ -46,6 +48,11 @@ export class Cluster {
   #bridgesDropped = false
   #handOvers = new Map<number, () => void>()
   #nextHandOver = 1
+  /** Questions to other nodes waiting for their answer (the admin API). */
+  #asks = new Map<number, (answer: unknown) => void>()
+  #nextAsk = 1
+  /** This node's rooms as operators see them, to answer other nodes. */
+  #admin: AdminDirectory | undefined
   /** Rooms adopted after their owner died, and rooms handed to other nodes / taken from them. */
   readonly counts = { adopted: 0, handedOver: 0, takenOver: 0 }
 
@@ -93,7 +100,49 @@ export class Cluster {
       else if (kind < Op.HandOver) this.doors.handle(from, op)
       else if (kind === Op.HandOver) this.#takeOver(from, op[1], op[2], op[3])
       else if (kind === Op.HandOverDone) this.#handOvers.get(op[1])?.()
+      else if (kind === Op.AdminAsk) this.#answer(from, op[1], this.#admin?.overview())
+      else if (kind === Op.AdminAct) this.#answer(from, op[1], this.#admin?.act(op[2], op[3]))
+      else if (kind === Op.AdminAnswer) this.#asks.get(op[1])?.(op[2])
     }
+  }
+
+  /** Answer other nodes' admin questions from `directory` (this node's rooms). */
+  answerAdmin(directory: AdminDirectory): void {
+    this.#admin = directory
+  }
+
+  #answer(to: string, id: number, answer: Promise<unknown> | undefined): void {
+    void (answer ?? Promise.resolve(undefined)).then(
+      (value) => this.#link.send(to, [Op.AdminAnswer, id, value ?? null], 4096),
+      () => this.#link.send(to, [Op.AdminAnswer, id, null]),
+    )
+  }
+
+  #ask<T>(node: string, op: (id: number) => WireOp, timeoutMs: number): Promise<T | undefined> {
+    const id = this.#nextAsk++
+    return new Promise<T | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#asks.delete(id)
+        resolve(undefined)
+      }, timeoutMs)
+      timer.unref()
+      this.#asks.set(id, (answer) => {
+        clearTimeout(timer)
+        this.#asks.delete(id)
+        resolve((answer ?? undefined) as T | undefined)
+      })
+      this.#link.send(node, op(id))
+    })
+  }
+
+  /** Node `node`'s rooms as its operators see them; undefined if it did not answer in time. */
+  askOverview(node: string, timeoutMs: number): Promise<AdminOverview | undefined> {
+    return this.#ask<AdminOverview>(node, (id) => [Op.AdminAsk, id], timeoutMs)
+  }
+
+  /** Carry out an operator's action on the owner of room `code`. */
+  askAct(node: string, code: string, action: OperatorAction, timeoutMs: number): Promise<OperatorOutcome | undefined> {
+    return this.#ask<OperatorOutcome>(node, (id) => [Op.AdminAct, id, code, action], timeoutMs)
   }
 
   /** Another node hands this one a room (it is stopping). */

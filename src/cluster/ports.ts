@@ -22,6 +22,9 @@ class RemotePlayerPort implements PlayerPort {
     readonly address: string,
   ) {}
 
+  get node(): string {
+    return this.edge
+  }
   send(data: Uint8Array | string): void {
     this.ports.link.sendFrame(this.edge, this.cid, data)
   }

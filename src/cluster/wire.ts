@@ -11,6 +11,7 @@
 import { Decoder, Encoder } from 'cbor-x'
 import type { AttachInfo, RoomStateView } from '../rooms/host.js'
 import type { RoomRestore } from '../rooms/room.js'
+import type { OperatorAction } from '../rooms/room-events.js'
 import type { Ownership } from '../store/store.js'
 
 type Data = Uint8Array | string
@@ -33,6 +34,10 @@ export const Op = {
   // node → node
   HandOver: 20,
   HandOverDone: 21,
+  // operators (the admin API)
+  AdminAsk: 30,
+  AdminAct: 31,
+  AdminAnswer: 32,
 } as const
 
 /** What a room tells a bridged host (the `Host` interface, call by call). */
@@ -67,6 +72,9 @@ export type WireOp =
   | [typeof Op.HostCall, number, HostCall]
   | [typeof Op.HandOver, number, RoomRestore, Ownership]
   | [typeof Op.HandOverDone, number]
+  | [typeof Op.AdminAsk, number]
+  | [typeof Op.AdminAct, number, string, OperatorAction]
+  | [typeof Op.AdminAnswer, number, unknown]
 
 const options = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
 const encoder = new Encoder(options)

@@ -9,6 +9,8 @@ import type { RoomEvent } from './room-events.js'
 export interface PlayerPort {
   /** The client address (per-address limits; never shown to a remote host). */
   readonly address: string
+  /** The node that holds the socket, when it is not this one (a bridged connection). */
+  readonly node?: string
   send(data: Uint8Array | string): void
   close(code: CloseCode): void
   /**

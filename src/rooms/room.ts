@@ -87,8 +87,11 @@ export interface RoomFigures {
   readonly fromPlayers: Traffic
   /** Frames delivered to players (a broadcast to 8 players is 8 frames). */
   readonly toPlayers: Traffic
-  /** Every player: id, name if given, and whether it is away (connection down, place held). */
-  readonly players: readonly RosterEntry[]
+  /**
+   * Every player: id, name if given, whether it is away (connection down, place held), and
+   * the node its connection is on when that is another node (bridged).
+   */
+  readonly players: readonly (RosterEntry & { readonly node?: string })[]
 }
 
 /** Players an ended room closes per turn of the event loop. */
@@ -353,7 +356,7 @@ export class Room {
       createdAt: this.createdAt,
       fromPlayers: { ...this.#fromPlayers },
       toPlayers: { ...this.#toPlayers },
-      players: Array.from(this.#slots.values(), rosterEntry),
+      players: Array.from(this.#slots.values(), (s) => (s.port?.node === undefined ? rosterEntry(s) : { ...rosterEntry(s), node: s.port.node })),
     }
   }
 

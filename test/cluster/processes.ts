@@ -76,11 +76,11 @@ export async function resumeHost(node: { ws: string }, key: string, token: strin
   }
 }
 
-/** What `/api/admin/rooms` of `node` says about room `key` (undefined: not there). */
-export async function adminRoom(node: { url: string }, key: string): Promise<{ frames: { in: number }; players: unknown[]; node: string } | undefined> {
+/** What `/api/admin/rooms` of `node` says about room `key` when `node` runs it (undefined: it does not). */
+export async function adminRoom(node: { url: string; id: string }, key: string): Promise<{ frames: { in: number }; players: unknown[]; node: string } | undefined> {
   const res = await fetch(`${node.url}/api/admin/rooms`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
   const body = (await res.json()) as { rooms: { code: string; frames: { in: number }; players: unknown[]; node: string }[] }
-  return body.rooms.find((r) => r.code === key)
+  return body.rooms.find((r) => r.code === key && r.node === node.id)
 }
 
 /** Resolves once `check()` resolves true; rejects after `ms` with `what`. */
