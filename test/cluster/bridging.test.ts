@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
-import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, newSid, until } from '../helpers/server.js'
+import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, newSid, until, type Msg } from '../helpers/server.js'
 import { startEngines, startNodes } from './cluster-nodes.js'
 
 const engines = await startEngines(t)
@@ -18,8 +18,8 @@ t.test('cluster - join, from, to, broadcast and leave across nodes, as on one no
   t.same([idb, idc], [1, 2], 'ids in join order, from the owner')
   pb.send('hello')
   pc.send(Buffer.from([1, 2, 3]))
-  const m1 = await host.message()
-  const m2 = await host.message()
+  // Two nodes, two publishers: the two frames may arrive in either order.
+  const [m1, m2] = [await host.message(), await host.message()].sort((x, y) => Number(x.from) - Number(y.from)) as [Msg, Msg]
   t.same([m1.cmd, m1.from, m1.data], ['from_str', 1, 'hello'])
   t.same([m2.cmd, m2.from, Buffer.from(m2.data as Uint8Array)], ['from', 2, Buffer.from([1, 2, 3])])
   host.command({ cmd: 'to_str', to: [idc], data: 'only c' })
@@ -181,4 +181,43 @@ t.test('cluster - a broadcast crosses the bus once per node that holds players',
   host.command({ cmd: 'to', data: new Uint8Array([8]) })
   for (const p of [...players, local]) t.same(Buffer.from((await p.next()) as Buffer), Buffer.from([8]))
   t.equal(a!.bus.stats.published - before2, 2, 'a player on the owner costs no bus message')
+})
+
+t.test('cluster - a host bridged to its room: kick, start, names, a takeover (4011) and three wrong tokens (1008), across nodes', async (t) => {
+  const [a, b, c] = await startNodes(t, engines, 3)
+  const first = new HostPeer(a!)
+  const { key, token } = await first.prepare({ max_players: 3 })
+  const named = new PlayerPeer(c!, `${key}?name=Ann`)
+  await named.opened
+  t.same(await first.message('player_joined'), { cmd: 'player_joined', player: 1, name: 'Ann' }, 'a name crosses nodes')
+  await first.message('state')
+  // A resume on b while the first connection is open takes the room over.
+  const second = new HostPeer(b!)
+  await second.opened
+  second.command({ cmd: 'resume', key, token })
+  const reply = await second.message('prepare_reply')
+  t.equal(reply.dropped, 0)
+  t.equal((await first.closedWith()).code, CloseCode.Replaced, 'the old host connection is closed with 4011')
+  const state = await second.message('state')
+  t.same(state.roster, [{ id: 1, name: 'Ann', away: false }])
+  const { player, id } = await joinPlayer(c!, second, key)
+  second.command({ cmd: 'kick', player: id })
+  t.equal((await player.closedWith()).code, CloseCode.Kicked, 'a bridged host kicks')
+  await second.message('player_left')
+  await second.message('state')
+  second.command({ cmd: 'start' })
+  t.equal((await second.message('state')).accept_conns, false, 'a bridged host starts its room')
+  second.command({ cmd: 'prepare', max_players: 2 })
+  t.equal((await second.message('error')).code, 'already_prepared')
+  second.command({ cmd: 'to', to: [1], data: 'bytes-as-text' })
+  t.equal((await second.message('error')).code, 'invalid_field', 'refusals are answered on the edge, in order')
+  // Three wrong tokens on one connection, against a room on another node: 1008.
+  const guesser = new HostPeer(c!)
+  await guesser.opened
+  for (let i = 0; i < 3; i++) guesser.command({ cmd: 'resume', key, token: `${'y'.repeat(21)}${i}` })
+  t.equal((await guesser.message('error')).code, 'bad_token')
+  t.equal((await guesser.message('error')).code, 'bad_token')
+  t.equal((await guesser.closedWith()).code, CloseCode.PolicyViolation)
+  second.close()
+  await until(() => a!.registry.get(key)?.hostPresent === false, 'the bridged host to be away on the owner')
 })
