@@ -145,7 +145,7 @@ export const httpErrors: Readonly<Record<HttpErrorCode, HttpErrorSpec>> = {
   headers_too_large: { status: 431, meaning: 'request headers over 16 KiB; the connection is closed' },
   internal_error: { status: 500, meaning: 'a bug on the server (logged)' },
   server_busy: { status: 503, meaning: 'large answers in flight already hold `PARTYLINE_HTTP_RESPONSE_MEMORY` bytes or number `PARTYLINE_HTTP_LARGE_RESPONSES` (`Retry-After`)' },
-  unavailable: { status: 503, meaning: 'ClickPlanet cannot take clicks now (the log failed, the projection stopped, the server is stopping)' },
+  unavailable: { status: 503, meaning: 'ClickPlanet cannot take clicks now (the log failed, the projection stopped, the server is stopping), or a clustered lobby cannot read the room directory (Redis unreachable)' },
   unauthorized: { status: 401, meaning: '`/api/admin/*` without `Authorization: Bearer <PARTYLINE_ADMIN_TOKEN>`, or with another token' },
   no_such_player: { status: 404, meaning: 'an admin `kick` of a player id that is not in the room' },
   invalid_action: { status: 400, meaning: 'an admin action whose body is not a JSON object, or a `kick` without a positive integer `player`' },

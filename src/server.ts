@@ -12,6 +12,7 @@ import { ServerMetrics } from './metrics.js'
 import { Readiness } from './readiness.js'
 import type { PresetGame } from './rooms/host.js'
 import { RoomRegistry } from './rooms/registry.js'
+import { RoomLocator } from './rooms/room-locator.js'
 import type { Store } from './store/store.js'
 import type { Bus } from './bus/bus.js'
 import { createEngines, registerEngineMetrics } from './engines.js'
@@ -22,7 +23,10 @@ import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
 import { adminRoutes } from './admin/admin-routes.js'
+import { Cluster, registerClusterMetrics } from './cluster/cluster.js'
+import { StoreLobby } from './cluster/cluster-lobby.js'
 import { NodeDirectory } from './admin/admin-directory.js'
+import { ClusterDirectory } from './admin/cluster-directory.js'
 import { createClickPlanet, registerClickPlanetMetrics, type ClickPlanet, type ClickPlanetOptions } from './games/clickplanet/index.js'
 
 /** A game plugged into the server: a preset room, HTTP routes, WebSocket listen paths. */
@@ -54,6 +58,10 @@ export interface PartylineServer {
   readonly metrics: ServerMetrics
   /** What `/readyz` reports: each part this node depends on, ok or failing. */
   readonly readiness: Readiness
+  /** The Bus between nodes (its `stats` count what crossed it). */
+  readonly bus: Bus
+  /** This node's part of a cluster, when the Store is shared. */
+  readonly cluster: Cluster | undefined
   /** The hosted ClickPlanet, when `PARTYLINE_CLICKPLANET` is on. */
   readonly clickplanet: ClickPlanet | undefined
   /**
@@ -126,19 +134,30 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   registerLargeResponseMetrics(metrics.registry, responses)
   for (const game of games) if (game.preset) registry.addPreset(game.preset)
 
+  // A shared store makes this node one of a cluster: rooms may run on other nodes.
+  const clustered = engines.kinds.store === 'redis'
+  const locator = new RoomLocator({ registry, node, ...(clustered ? { directory: store } : {}) })
+  const cluster = clustered
+    ? new Cluster({ bus: engines.bus, store, node, registry, locator, leaseMs: settings.nodeLeaseMs, playerGraceMs: settings.playerGraceMs, logger })
+    : undefined
+  if (cluster) registerClusterMetrics(metrics.registry, cluster)
   let serving = true
   const joinThrottle = new AddressWindow(settings.joinAttemptsPerMinute)
   const routes: HttpRoute[] = [
-    lobbyRoutes({ registry, joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
+    lobbyRoutes({ registry, locator, ...(clustered ? { clusterLobby: new StoreLobby(store) } : {}), joinThrottle, metrics: metrics.registry, serving: () => serving, readiness }),
     ...games.filter((g): g is GameModule & HttpRoute => typeof g.handleHttp === 'function'),
   ]
   // Pages last: every API route above keeps priority over a page path.
   const web = webRoutes(opts.web)
-  const directory = new NodeDirectory({ registry, metrics, node })
+  const nodeDirectory = new NodeDirectory({ registry, metrics, node })
+  cluster?.answerAdmin(nodeDirectory)
+  const directory = cluster ? new ClusterDirectory({ local: nodeDirectory, cluster, store, locator, node }) : nodeDirectory
   routes.push(adminRoutes({ token: settings.adminToken, directory, pages: web.pages, logger }), web)
   const gateway = new WsGateway({
     settings,
     registry,
+    locator,
+    ...(cluster ? { bridge: cluster.doors } : {}),
     metrics,
     logger,
     joinThrottle,
@@ -164,6 +183,8 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
     closing ??= (async () => {
       serving = false
       readiness.stopping()
+      // Rooms go to live nodes first (their connections here are closed once the new owner has them).
+      if (cluster) await cluster.handOver(Date.now() + settings.shutdownMs / 2)
       registry.shutdown()
       gateway.closeAll(CloseCode.ServiceRestart)
       // The listener stays open while the sockets close: `/healthz` and `/readyz` answer 503
@@ -173,11 +194,12 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
       http.close()
       http.closeAllConnections()
       for (const game of games) await game.close?.().catch((err: unknown) => logger.error({ err }, 'game close failed'))
+      cluster?.close()
       await engines.close()
       logger.info('partyline stopped')
     })()
     return closing
   }
 
-  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, clickplanet, close }
+  return { port, url: `http://${shown}:${port}`, nodeId: node, registry, metrics, readiness, bus: engines.bus, cluster, clickplanet, close }
 }

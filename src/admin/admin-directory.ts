@@ -76,7 +76,7 @@ export interface NodeDirectoryOptions {
   readonly now?: () => number
 }
 
-/** The rooms of this node (no cluster view yet: `scope: 'node'`). */
+/** The rooms of this node (`scope: 'node'`); a cluster's directory merges every node's (cluster-directory.ts). */
 export class NodeDirectory implements AdminDirectory {
   #opts: NodeDirectoryOptions
   #now: () => number
@@ -105,7 +105,7 @@ export class NodeDirectory implements AdminDirectory {
         started: !room.acceptConns,
         hostConnected: room.hostPresent,
         maxPlayers: room.maxPlayers,
-        players: f.players.map((p) => ({ id: p.id, ...(p.name === undefined ? {} : { name: p.name }), connected: !p.away, node })),
+        players: f.players.map((p) => ({ id: p.id, ...(p.name === undefined ? {} : { name: p.name }), connected: !p.away, node: p.node ?? node })),
         frames: { in: f.fromPlayers.frames, out: f.toPlayers.frames },
         bytes: { in: f.fromPlayers.bytes, out: f.toPlayers.bytes },
         ageMs: Math.max(0, now - f.createdAt),

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.js'
 import type { RosterEntry } from '../protocol/messages.js'
 
 export type { RosterEntry }
@@ -13,8 +14,12 @@ export type { RosterEntry }
  * synchronously expecting a result (post to it instead: the post is queued).
  */
 export interface Host {
-  /** The room is the host's: answers `prepare` or `resume` (`prepare_reply`). */
-  attached(info: { key: string; token: string; dropped?: number }): void
+  /**
+   * The room is the host's: answers `prepare` or `resume` (`prepare_reply`). `control` is
+   * how this host gives its room commands from now on (bound to this host: once another
+   * connection resumes the room, its commands are ignored).
+   */
+  attached(info: AttachInfo, control: HostControl): void
   /** The room's visible state changed (or was just attached). */
   state(state: RoomStateView): void
   /** A player joined; `name` when its phone gave one. */
@@ -37,13 +42,20 @@ export interface Host {
    */
   fromPlayer(player: number, data: Uint8Array | string, address?: string): void
   /** The host's last command was refused; nothing changed. */
-  error(code: string, reason: string): void
+  error(code: ErrorCode, reason: string): void
   /** The room has ended (host `stop`, or the server shut it). */
   stopped(): void
   /** The server is going down: close with 1012 so the page reconnects (and resumes). */
   restarting(): void
   /** Another connection resumed this room: this host is detached (close 4011). */
   replaced(): void
+}
+
+/** What `prepare_reply` tells a host: the code, a fresh resume token, frames dropped while it was away. */
+export interface AttachInfo {
+  readonly key: string
+  readonly token: string
+  readonly dropped?: number
 }
 
 /** What a host sees of its room: the fields of the `state` message. */
@@ -64,6 +76,17 @@ export interface RoomControl {
   stop(): void
   /** Send `data` to the listed players (all current players when `to` is undefined). */
   send(data: Uint8Array | string, to?: readonly number[]): void
+}
+
+/** What a host with a connection of its own gives its room besides commands. */
+export interface HostControl extends RoomControl {
+  /** The host's connection ended without `stop`: the room waits for a resume (host grace). */
+  detached(): void
+  /**
+   * The host is about to be told something that does not come from the room (a refusal of
+   * its frame): the room shows it the pending `state` first, so answers keep their order.
+   */
+  showState(): void
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { CloseCode } from '../errors.js'
+import type { RoomEvent } from './room-events.js'
 
 /**
  * What a Room holds of one player's connection. The room calls it; it never sees a
@@ -8,6 +9,8 @@ import type { CloseCode } from '../errors.js'
 export interface PlayerPort {
   /** The client address (per-address limits; never shown to a remote host). */
   readonly address: string
+  /** The node that holds the socket, when it is not this one (a bridged connection). */
+  readonly node?: string
   send(data: Uint8Array | string): void
   close(code: CloseCode): void
   /**
@@ -15,4 +18,17 @@ export interface PlayerPort {
    * close with `code`. Unlike `close`, this counts as a failed join of the port's address.
    */
   refuse(code: CloseCode): void
+  /** The room took this port in as player `id` (a join, or the same player back). */
+  joined?(id: number): void
+}
+
+/** What a player's connection tells its room. */
+export type PlayerEvent = Extract<RoomEvent, { readonly type: 'player-connect' | 'player-frame' | 'player-disconnect' }>
+
+/**
+ * Where a player's connection posts what it does: the Room itself when it runs on this
+ * node, a bridge to its owner otherwise.
+ */
+export interface PlayerEntry {
+  post(event: PlayerEvent): void
 }

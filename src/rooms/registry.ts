@@ -1,13 +1,21 @@
 /**
- * The rooms this node runs, by code, and the life cycle around them: a new room reserves a
- * code in the Store's directory; an ended room frees it (with a cooldown) and its record.
+ * The rooms this node runs, by code, and the life cycle around them: a new room claims its
+ * code in the Store's directory (ownership with a fencing epoch); its record is kept current
+ * with fenced writes (the first whole, then only what changed: a join writes one player);
+ * an ended room is released (the code cools down). A room adopted from another node is
+ * rebuilt from its record.
+ *
+ * Every write carries this node's ownership. A write refused because another node owns the
+ * room now (it adopted it while this node was away) drops the room here: its connections are
+ * closed with 1012 and reconnect to the real owner. A write refused because the directory
+ * has no entry at all (the store lost its data) writes the room back with `restoreRoom`.
  */
 import type { Logger } from 'pino'
 import { CloseCode, ErrorCode } from '../errors.js'
-import type { Store } from '../store/store.js'
+import { OwnershipLost, type Ownership, type RoomPatch, type RoomRecord, type Store } from '../store/store.js'
 import { CodeCooldown } from './code-cooldown.js'
 import type { Host, PresetGame } from './host.js'
-import { Room, type RoomLimits } from './room.js'
+import { Room, type RoomLimits, type RoomRestore } from './room.js'
 import { randomCode } from './room-code.js'
 
 export interface RegistryOptions {
@@ -24,6 +32,8 @@ export interface RegistryOptions {
   readonly drawCode?: () => string
   /** The clock, in ms (tests move it). */
   readonly now?: () => number
+  /** A room ended here because another node owns it now (its connections closed with 1012). */
+  readonly onLost?: (code: string) => void
 }
 
 export interface NewRoom {
@@ -50,6 +60,11 @@ export class RoomRegistry {
   /** Rooms whose record is due for a write (null: delete it and free the code), and saves in flight. */
   #pendingRecords = new Map<string, Room | null>()
   #saving = new Set<string>()
+  /** Each room's ownership (its fence), and the record the store holds as far as this node knows. */
+  #owned = new Map<string, Ownership>()
+  #written = new Map<string, RoomRecord>()
+  /** Rooms whose last write failed (store unreachable): written again by `verify`. */
+  #stale = new Set<string>()
   /** The current minute of room creations (fixed windows, as the per-address limit has). */
   #windowStart = -Infinity
   #createdInWindow = 0
@@ -78,6 +93,11 @@ export class RoomRegistry {
     return this.#rooms.values()
   }
 
+  /** This node's ownership of `code` (undefined for presets and rooms it does not run). */
+  ownership(code: string): Ownership | undefined {
+    return this.#owned.get(code)
+  }
+
   /**
    * Create a room hosted by `host` and hand it over (`prepare_reply`, `state`). Refused past
    * the node's creations per minute, or when no code could be reserved.
@@ -88,9 +108,10 @@ export class RoomRegistry {
     }
     for (let i = 0; i < CODE_ATTEMPTS; i++) {
       const code = this.#drawCode()
-      const taken = this.#rooms.has(code) || !(await this.#opts.store.reserveCode(code, this.#opts.node))
-      this.#cooldown.drew(taken)
-      if (taken) continue
+      const owner = this.#rooms.has(code) ? undefined : await this.#opts.store.claimCode(code, this.#opts.node)
+      this.#cooldown.drew(owner === undefined)
+      if (owner === undefined) continue
+      this.#owned.set(code, owner)
       const room = this.#newRoom(code, settings, false)
       room.open(host)
       this.#opts.logger.info({ room: code, maxPlayers: settings.maxPlayers, public: settings.public }, 'room created')
@@ -117,14 +138,82 @@ export class RoomRegistry {
   addPreset(game: PresetGame): Room {
     if (this.#rooms.has(game.code)) throw new Error(`a room ${game.code} exists already`)
     const room = this.#newRoom(game.code, { name: game.name, public: game.public, maxPlayers: game.maxPlayers }, true)
-    let gameHost: Host | undefined
-    const host = hostProxy(() => {
-      if (!gameHost) throw new Error(`preset ${game.code} used its room before host() returned`)
-      return gameHost
-    })
-    gameHost = game.host(room.controlFor(host))
-    room.open(host)
+    room.openPreset((control) => game.host(control))
     return room
+  }
+
+  /**
+   * Run a room another node ran, from its record (adoption after a node died, or a
+   * hand-over with its kept frames): this node owns it as `owner`.
+   */
+  adopt(restore: RoomRestore, owner: Ownership): Room {
+    const { record } = restore
+    this.#rooms.get(record.key)?.post({ type: 'shutdown' })
+    this.#owned.set(record.key, owner)
+    const room = this.#newRoom(record.key, { name: record.name, public: record.public, maxPlayers: record.maxPlayers }, false, restore)
+    // A hand-over's record is newer than the store's: write it whole; an adopted one is the store's.
+    if (restore.kept === undefined) this.#written.set(record.key, record)
+    else this.#save(room)
+    this.#opts.logger.info({ room: record.key, epoch: owner.epoch, players: record.players.length }, 'room adopted')
+    return room
+  }
+
+  /**
+   * End `code` here without touching its record or its directory entry (it belongs to
+   * another node now): its connections are closed with 1012.
+   */
+  drop(code: string): void {
+    const room = this.#rooms.get(code)
+    this.#forget(code)
+    if (room) {
+      this.#opts.logger.warn({ room: code }, 'room owned by another node now; dropped here')
+      room.post({ type: 'shutdown' })
+      this.#opts.onLost?.(code)
+    }
+  }
+
+  /** Forget a room that moved to another node (hand-over): no more writes for it. */
+  #forget(code: string): void {
+    this.#stale.delete(code)
+    this.#owned.delete(code)
+    this.#written.delete(code)
+    this.#pendingRecords.delete(code)
+  }
+
+  /** The room left this node for another (hand-over done): no more writes for it. */
+  movedAway(code: string): void {
+    this.#forget(code)
+  }
+
+  /**
+   * Check each room's entry in the directory: write back a room the store lost (Redis
+   * restarted empty), drop a room another node owns now. Resolves once every check ran;
+   * a store that cannot be reached is left for the next call.
+   */
+  async verify(): Promise<void> {
+    const { store } = this.#opts
+    await Promise.all(
+      [...this.#owned].map(async ([code, mine]) => {
+        const room = this.#rooms.get(code)
+        if (!room || room.ended) return
+        const current = await store.owner(code)
+        if (current === undefined) return this.#restore(room, mine)
+        if (current.node !== mine.node || current.epoch !== mine.epoch) return this.drop(code)
+        if (this.#stale.delete(code)) this.#save(room)
+      }),
+    )
+  }
+
+  async #restore(room: Room, fence: Ownership): Promise<void> {
+    const record = room.record()
+    try {
+      await this.#opts.store.restoreRoom(record, fence)
+      this.#written.set(room.key, record)
+      this.#opts.logger.info({ room: room.key }, 'room written back to the store')
+    } catch (err) {
+      if (err instanceof OwnershipLost) this.drop(room.key)
+      else throw err
+    }
   }
 
   /** Post `shutdown` to every room: players and hosts are closed with 1012. */
@@ -132,7 +221,7 @@ export class RoomRegistry {
     for (const room of [...this.#rooms.values()]) room.post({ type: 'shutdown' })
   }
 
-  #newRoom(code: string, settings: NewRoom, preset: boolean): Room {
+  #newRoom(code: string, settings: NewRoom, preset: boolean, restore?: RoomRestore): Room {
     const room: Room = new Room({
       key: code,
       name: settings.name,
@@ -145,23 +234,25 @@ export class RoomRegistry {
       onChanged: preset ? undefined : () => this.#save(room),
       onDropped: this.#opts.onDropped,
       now: this.#now,
+      ...(restore ? { restore } : {}),
     })
     this.#rooms.set(code, room)
     return room
   }
 
   #ended(room: Room, code: CloseCode): void {
-    this.#rooms.delete(room.key)
+    if (this.#rooms.get(room.key) === room) this.#rooms.delete(room.key)
     this.#opts.logger.info({ room: room.key, code }, 'room ended')
     if (room.isPreset) return
     // On a restart the record stays: the host may resume on another node.
     if (code === CloseCode.ServiceRestart) return
+    if (!this.#owned.has(room.key)) return
     this.#pendingRecords.set(room.key, null)
     this.#flush(room.key)
   }
 
   #save(room: Room): void {
-    if (room.ended) return
+    if (room.ended || !this.#owned.has(room.key)) return
     this.#pendingRecords.set(room.key, room)
     this.#flush(room.key)
   }
@@ -174,37 +265,79 @@ export class RoomRegistry {
   #flush(code: string): void {
     if (this.#saving.has(code) || !this.#pendingRecords.has(code)) return
     const room = this.#pendingRecords.get(code)
+    const fence = this.#owned.get(code)
     this.#pendingRecords.delete(code)
+    if (!fence) return
     this.#saving.add(code)
-    const { store, logger } = this.#opts
-    const write = room
-      ? store.saveRoom(room.record())
-      : store.deleteRoom(code).then(() => store.releaseCode(code, this.#cooldown.cooldownMs()))
+    const { logger } = this.#opts
+    const write = room ? this.#write(room, fence) : this.#release(code, fence)
     write
+      .catch((err: unknown) => {
+        if (room && err instanceof OwnershipLost) {
+          // No entry at all: the store lost its data; write the room back. Another owner: drop it.
+          if (err.current === undefined) return this.#restore(room, fence)
+          return this.drop(code)
+        }
+        if (room) this.#stale.add(code)
+        logger.warn({ err: (err as Error).message, room: code }, 'store write failed; retried when the store is back')
+      })
       .catch((err: unknown) => logger.error({ err, room: code }, 'store write failed'))
       .finally(() => {
         this.#saving.delete(code)
         this.#flush(code)
       })
   }
+
+  /** The record, whole the first time, then only what changed since the last write. */
+  async #write(room: Room, fence: Ownership): Promise<void> {
+    const record = room.record()
+    const last = this.#written.get(room.key)
+    const store = this.#opts.store
+    if (!last) await store.saveRoom(record, fence)
+    else {
+      const patch = recordPatch(last, record)
+      if (patch === undefined) return
+      await store.updateRoom(room.key, patch, fence)
+    }
+    if (this.#owned.get(room.key) === fence) this.#written.set(room.key, record)
+  }
+
+  async #release(code: string, fence: Ownership): Promise<void> {
+    this.#forget(code)
+    await this.#opts.store.releaseRoom(code, fence, this.#cooldown.cooldownMs()).catch((err: unknown) => {
+      // Another node owns it now (or it expired): not this node's to release.
+      if (!(err instanceof OwnershipLost)) throw err
+    })
+  }
 }
 
-/**
- * A preset game's Host is created by the game from the control it is given, so the control
- * must be bound before the Host exists: bind it to a stand-in that forwards identity.
- */
-function hostProxy(get: () => Host): Host {
+const SETTINGS = ['name', 'public', 'maxPlayers', 'acceptConns', 'tokenHash', 'nextId', 'createdAt'] as const
+
+/** What changed from `before` to `after` as a `RoomPatch` (undefined: nothing). */
+export function recordPatch(before: RoomRecord, after: RoomRecord): RoomPatch | undefined {
+  const set: Record<string, unknown> = {}
+  let changed = false
+  for (const k of SETTINGS) {
+    if (before[k] !== after[k]) {
+      set[k] = after[k]
+      changed = true
+    }
+  }
+  if (before.kickedSids.length !== after.kickedSids.length || before.kickedSids.some((sid, i) => after.kickedSids[i] !== sid)) {
+    set.kickedSids = after.kickedSids
+    changed = true
+  }
+  const was = new Map(before.players.map((p) => [p.id, p]))
+  const players = after.players.filter((p) => {
+    const old = was.get(p.id)
+    was.delete(p.id)
+    return old === undefined || old.sid !== p.sid || old.name !== p.name
+  })
+  const removePlayers = [...was.keys()]
+  if (!changed && players.length === 0 && removePlayers.length === 0) return undefined
   return {
-    attached: (i) => get().attached(i),
-    state: (s) => get().state(s),
-    playerJoined: (p, n) => get().playerJoined(p, n),
-    playerLeft: (p) => get().playerLeft(p),
-    playerAway: (p) => get().playerAway?.(p),
-    playerBack: (p, r) => get().playerBack?.(p, r),
-    fromPlayer: (p, d, a) => get().fromPlayer(p, d, a),
-    error: (c, r) => get().error(c, r),
-    stopped: () => get().stopped(),
-    restarting: () => get().restarting(),
-    replaced: () => get().replaced(),
+    ...(changed ? { set: set as RoomPatch['set'] } : {}),
+    ...(players.length > 0 ? { players } : {}),
+    ...(removePlayers.length > 0 ? { removePlayers } : {}),
   }
 }

@@ -1,13 +1,18 @@
 import type { ErrorCode } from '../errors.js'
 import type { Host } from './host.js'
 import type { PlayerPort } from './player-port.js'
+import type { HandedOver } from './room.js'
 
 /**
  * Everything that can happen to a room: the messages of its mailbox. The Room handles them
  * strictly in the order they were posted, one at a time.
  */
 export type RoomEvent =
-  | { readonly type: 'player-connect'; readonly port: PlayerPort; readonly sid: string | undefined; readonly name?: string | undefined }
+  /**
+   * A phone joins. With `rejoin`, a connection that already was player `rejoin` comes back
+   * after its room moved to another node (it kept its socket): it gets its place back.
+   */
+  | { readonly type: 'player-connect'; readonly port: PlayerPort; readonly sid: string | undefined; readonly name?: string | undefined; readonly rejoin?: number }
   | { readonly type: 'player-frame'; readonly port: PlayerPort; readonly data: Uint8Array | string }
   | { readonly type: 'player-disconnect'; readonly port: PlayerPort }
   | { readonly type: 'start'; readonly host: Host }
@@ -29,6 +34,8 @@ export type RoomEvent =
   | { readonly type: 'teardown' }
   | { readonly type: 'operator'; readonly action: OperatorAction; readonly reply: (outcome: OperatorOutcome) => void }
   | { readonly type: 'shutdown' }
+  /** End the room here for a hand-over to another node (see `Room.handOver`). */
+  | { readonly type: 'hand-over'; readonly reply: (handed: HandedOver | undefined) => void }
 
 /**
  * What an operator (the admin API) may do to a room: the host's own `start`, `kick` and

@@ -14,7 +14,7 @@
  * sid in a map, and an ended room closes its players a slice per turn.
  */
 import { CloseCode, ErrorCode } from '../errors.js'
-import type { Host, RoomControl, RoomStateView, RosterEntry } from './host.js'
+import type { Host, HostControl, RoomControl, RoomStateView, RosterEntry } from './host.js'
 import type { PlayerPort } from './player-port.js'
 import type { OperatorAction, OperatorOutcome, RoomEvent } from './room-events.js'
 import type { RoomRecord } from '../store/store.js'
@@ -50,6 +50,27 @@ export interface RoomOptions {
   readonly node?: string
   /** The clock for `createdAt`, in ms since the epoch. */
   readonly now?: () => number
+  /**
+   * Rebuild a room another node ran (adoption, hand-over) instead of opening a new one:
+   * same ids, sids, names, token, settings and next id. Every player is held as away (its
+   * connection is elsewhere or gone) with a grace timer from now, and the room waits for
+   * its host to resume.
+   */
+  readonly restore?: RoomRestore
+}
+
+/** What a room is rebuilt from on its new owner: its record and, after a hand-over, its kept frames. */
+export interface RoomRestore {
+  readonly record: RoomRecord
+  readonly kept?: readonly KeptFrame[]
+  readonly dropped?: number
+}
+
+/** A room's end for a hand-over: its state, and the connections still to close (with 1012). */
+export interface HandedOver {
+  readonly restore: RoomRestore
+  readonly ports: readonly PlayerPort[]
+  readonly host: Host | null
 }
 
 /** Frames and their payload bytes, one way. */
@@ -66,8 +87,11 @@ export interface RoomFigures {
   readonly fromPlayers: Traffic
   /** Frames delivered to players (a broadcast to 8 players is 8 frames). */
   readonly toPlayers: Traffic
-  /** Every player: id, name if given, and whether it is away (connection down, place held). */
-  readonly players: readonly RosterEntry[]
+  /**
+   * Every player: id, name if given, whether it is away (connection down, place held), and
+   * the node its connection is on when that is another node (bridged).
+   */
+  readonly players: readonly (RosterEntry & { readonly node?: string })[]
 }
 
 /** Players an ended room closes per turn of the event loop. */
@@ -86,7 +110,8 @@ interface PlayerSlot {
   lastSend: number
 }
 
-interface KeptFrame {
+/** A player frame kept while the host is away. */
+export interface KeptFrame {
   readonly player: number
   readonly data: Uint8Array | string
   readonly address: string
@@ -97,6 +122,19 @@ const byteLength = (data: Uint8Array | string): number =>
 
 const rosterEntry = (s: PlayerSlot): RosterEntry =>
   s.name === undefined ? { id: s.id, away: s.port === null } : { id: s.id, name: s.name, away: s.port === null }
+
+/** Stands in for a host not bound yet: no room ever has it as its host, so its commands are ignored. */
+const NO_HOST: Host = {
+  attached() {},
+  state() {},
+  playerJoined() {},
+  playerLeft() {},
+  fromPlayer() {},
+  error() {},
+  stopped() {},
+  restarting() {},
+  replaced() {},
+}
 
 export class Room {
   readonly key: string
@@ -143,6 +181,44 @@ export class Room {
     this.#public = opts.public
     this.#maxPlayers = opts.maxPlayers
     this.#opts = opts
+    if (opts.restore) {
+      this.createdAt = opts.restore.record.createdAt ?? this.createdAt
+      this.#restore(opts.restore)
+    }
+  }
+
+  #restore({ record, kept, dropped }: RoomRestore): void {
+    this.#acceptConns = record.acceptConns
+    this.#tokenHash = record.tokenHash
+    this.#nextId = record.nextId
+    for (const sid of record.kickedSids) this.#kickedSids.add(sid)
+    const { playerGraceMs, hostGraceMs } = this.#opts.limits
+    // A phone without a sid is held too: its socket may be on a live node that re-attaches it.
+    const grace = playerGraceMs > 0 ? playerGraceMs : hostGraceMs
+    for (const p of record.players) {
+      const slot: PlayerSlot = { id: p.id, sid: p.sid, name: p.name, port: null, epoch: 1, timer: undefined, lastSend: 0 }
+      slot.timer = setTimeout(() => this.post({ type: 'player-grace-over', player: slot.id, epoch: 1 }), grace)
+      slot.timer.unref()
+      this.#slots.set(p.id, slot)
+      if (p.sid !== undefined) this.#bySid.set(p.sid, slot)
+    }
+    for (const f of kept ?? []) {
+      this.#kept.push(f)
+      this.#keptBytes += byteLength(f.data)
+    }
+    this.#dropped = dropped ?? 0
+    const epoch = ++this.#hostEpoch
+    this.#hostTimer = setTimeout(() => this.post({ type: 'host-grace-over', epoch }), hostGraceMs)
+    this.#hostTimer.unref()
+  }
+
+  /**
+   * End this room here because another node takes it over: resolves, in mailbox order,
+   * with everything the new owner needs, and with the connections still open here (the
+   * caller closes them with 1012 once the new owner has the room). The record is kept.
+   */
+  handOver(): Promise<HandedOver | undefined> {
+    return new Promise((reply) => this.post({ type: 'hand-over', reply }))
   }
 
   get name(): string {
@@ -185,23 +261,41 @@ export class Room {
    * once in `prepare_reply`; only its digest is kept).
    */
   open(host: Host): string {
+    return this.#open(host, this.#controlFor(() => host))
+  }
+
+  /**
+   * Open a preset room: its in-process game makes its Host from the control it is given,
+   * so the control is bound to whatever Host `make` returns.
+   */
+  openPreset(make: (control: RoomControl) => Host): void {
+    let host: Host | undefined
+    const control = this.#controlFor(() => host)
+    host = make(control)
+    this.#open(host, control)
+  }
+
+  #open(host: Host, control: HostControl): string {
     const token = newToken()
     this.#tokenHash = hashToken(token)
     this.#host = host
-    host.attached({ key: this.key, token })
+    host.attached({ key: this.key, token }, control)
     host.state(this.view())
     this.#changed(false)
     return token
   }
 
   /** The commands a host gives this room, bound to that host (ignored once it is replaced). */
-  controlFor(host: Host): RoomControl {
+  #controlFor(bound: () => Host | undefined): HostControl {
+    const host = (): Host => bound() ?? NO_HOST
     return {
       key: this.key,
-      start: () => this.post({ type: 'start', host }),
-      kick: (player) => this.post({ type: 'kick', host, player }),
-      stop: () => this.post({ type: 'stop', host }),
-      send: (data, to) => this.post({ type: 'send', host, data, to }),
+      start: () => this.post({ type: 'start', host: host() }),
+      kick: (player) => this.post({ type: 'kick', host: host(), player }),
+      stop: () => this.post({ type: 'stop', host: host() }),
+      send: (data, to) => this.post({ type: 'send', host: host(), data, to }),
+      detached: () => this.post({ type: 'host-detached', host: host() }),
+      showState: () => this.post({ type: 'show-state', host: host() }),
     }
   }
 
@@ -240,6 +334,8 @@ export class Room {
         return e.onRefused('ended')
       case 'operator':
         return e.reply({ ok: false, code: ErrorCode.NoSuchRoom, reason: `room ${this.key} has ended` })
+      case 'hand-over':
+        return e.reply(undefined)
     }
   }
 
@@ -260,7 +356,7 @@ export class Room {
       createdAt: this.createdAt,
       fromPlayers: { ...this.#fromPlayers },
       toPlayers: { ...this.#toPlayers },
-      players: Array.from(this.#slots.values(), rosterEntry),
+      players: Array.from(this.#slots.values(), (s) => (s.port?.node === undefined ? rosterEntry(s) : { ...rosterEntry(s), node: s.port.node })),
     }
   }
 
@@ -292,7 +388,7 @@ export class Room {
         if (e.host === this.#host) this.#send(e.data, e.to)
         return
       case 'player-connect':
-        return this.#playerConnect(e.port, e.sid, e.name)
+        return this.#playerConnect(e.port, e.sid, e.name, e.rejoin)
       case 'player-disconnect':
         return this.#playerDisconnect(e.port)
       case 'start':
@@ -328,10 +424,16 @@ export class Room {
         return e.reply(this.#operate(e.action))
       case 'shutdown':
         return this.#end(CloseCode.ServiceRestart)
+      case 'hand-over':
+        return e.reply(this.#handOver())
     }
   }
 
-  #playerConnect(port: PlayerPort, sid: string | undefined, name: string | undefined): void {
+  #playerConnect(port: PlayerPort, sid: string | undefined, name: string | undefined, rejoin?: number): void {
+    if (rejoin !== undefined) {
+      const slot = this.#slots.get(rejoin)
+      if (slot && slot.sid === sid) return this.#playerBack(slot, port, name)
+    }
     if (sid !== undefined) {
       if (this.#kickedSids.has(sid)) return port.refuse(CloseCode.Kicked)
       const slot = this.#bySid.get(sid)
@@ -343,6 +445,7 @@ export class Room {
     this.#slots.set(slot.id, slot)
     this.#byPort.set(port, slot)
     if (sid !== undefined) this.#bySid.set(sid, slot)
+    port.joined?.(slot.id)
     this.#host?.playerJoined(slot.id, name)
     this.#changed()
   }
@@ -358,6 +461,7 @@ export class Room {
     slot.timer = undefined
     slot.port = port
     this.#byPort.set(port, slot)
+    port.joined?.(slot.id)
     const renamed = name !== undefined && name !== slot.name
     if (renamed) slot.name = name
     this.#host?.playerBack?.(slot.id, replaced)
@@ -498,13 +602,34 @@ export class Room {
     this.#tokenHash = hashToken(fresh)
     const dropped = this.#dropped
     this.#dropped = 0
-    host.attached({ key: this.key, token: fresh, dropped })
+    host.attached({ key: this.key, token: fresh, dropped }, this.#controlFor(() => host))
     this.#sendState()
     const kept = this.#kept
     this.#kept = []
     this.#keptBytes = 0
     for (const f of kept) host.fromPlayer(f.player, f.data, f.address)
     this.#changed(false)
+  }
+
+  #handOver(): HandedOver {
+    const restore = { record: this.record(), kept: this.#kept, dropped: this.#dropped }
+    this.#ended = true
+    clearTimeout(this.#hostTimer)
+    clearTimeout(this.#deadline)
+    const host = this.#host
+    this.#host = null
+    this.#kept = []
+    const ports: PlayerPort[] = []
+    for (const slot of this.#slots.values()) {
+      clearTimeout(slot.timer)
+      if (slot.port) ports.push(slot.port)
+      slot.port = null
+    }
+    this.#slots.clear()
+    this.#byPort.clear()
+    this.#bySid.clear()
+    this.#opts.onEnded(this, CloseCode.ServiceRestart)
+    return { restore, ports, host }
   }
 
   /**

@@ -17,10 +17,12 @@ import { CloseCode, ErrorCode } from '../errors.js'
 import type { CommandParser } from '../protocol/commands.js'
 import type { HostCodec } from '../protocol/host-codec.js'
 import type { HostCommand, ServerMessage } from '../protocol/messages.js'
-import type { Host, RoomControl, RoomStateView } from '../rooms/host.js'
+import type { AttachInfo, Host, HostControl, RoomStateView } from '../rooms/host.js'
 import type { CreateOutcome } from '../rooms/registry.js'
-import type { Room } from '../rooms/room.js'
 import type { RoomRegistry } from '../rooms/registry.js'
+import type { Room } from '../rooms/room.js'
+import type { RoomLocator } from '../rooms/room-locator.js'
+import type { RoomBridge } from '../rooms/room-bridge.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import type { AddressWindow } from './address-window.js'
 import type { Connection } from './connection.js'
@@ -28,6 +30,9 @@ import type { ServerMetrics } from '../metrics.js'
 
 export interface HostSessionContext {
   readonly registry: RoomRegistry
+  readonly locator: RoomLocator
+  /** Rooms owned by other nodes (a cluster); absent on a single node. */
+  readonly bridge?: RoomBridge
   readonly parse: CommandParser
   readonly roomCreations: AddressWindow
   readonly joinThrottle: AddressWindow
@@ -43,8 +48,7 @@ export class HostSession implements Host {
   #codec: HostCodec
   #ctx: HostSessionContext
   #address: string
-  #room: Room | null = null
-  #control: RoomControl | null = null
+  #control: HostControl | null = null
   #busy = false
   #queue: { data: Buffer; isBinary: boolean }[] = []
   #badTokens = 0
@@ -62,12 +66,8 @@ export class HostSession implements Host {
   }
 
   // ---- Host: what the room tells its game ----
-  attached(info: { key: string; token: string; dropped?: number }): void {
-    const room = this.#ctx.registry.get(info.key)
-    if (room) {
-      this.#room = room
-      this.#control = room.controlFor(this)
-    }
+  attached(info: AttachInfo, control: HostControl): void {
+    this.#control = control
     this.#send(
       info.dropped === undefined
         ? { cmd: 'prepare_reply', key: info.key, token: info.token }
@@ -92,7 +92,7 @@ export class HostSession implements Host {
   fromPlayer(player: number, data: Uint8Array | string): void {
     this.#send(typeof data === 'string' ? { cmd: 'from_str', from: player, data } : { cmd: 'from', from: player, data })
   }
-  error(code: string, reason: string): void {
+  error(code: ErrorCode, reason: string): void {
     this.#send({ cmd: 'error', reason, code })
   }
   stopped(): void {
@@ -160,7 +160,7 @@ export class HostSession implements Host {
    * of the frames.
    */
   #refuse(code: ErrorCode, reason: string): void {
-    if (this.#room && !this.#detached) this.#room.post({ type: 'show-state', host: this })
+    if (this.#control && !this.#detached) this.#control.showState()
     this.error(code, reason)
   }
 
@@ -180,7 +180,7 @@ export class HostSession implements Host {
       .then(
         (outcome: CreateOutcome) => {
           if (!outcome.ok) this.error(outcome.code, outcome.reason)
-          else if (this.#conn.ws.readyState !== 1) outcome.room.post({ type: 'host-detached', host: this })
+          else if (this.#conn.ws.readyState !== 1) this.#control?.detached()
         },
         (err: unknown) => {
           this.#ctx.logger.error({ err }, 'room creation failed')
@@ -194,27 +194,35 @@ export class HostSession implements Host {
     // Resuming probes codes like joining does: the same per-address throttle applies.
     const throttle = this.#ctx.joinThrottle
     if (throttle.exhausted(this.#address)) return this.#conn.close(CloseCode.TooManyAttempts)
-    const room = this.#ctx.registry.get(normalizeCode(rawKey))
-    if (!room || room.isPreset) {
+    const code = normalizeCode(rawKey)
+    const notFound = (): void => {
       throttle.take(this.#address)
-      return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
+      this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
     }
-    room.post({
-      type: 'host-resume',
-      host: this,
-      token,
-      onRefused: (why) => {
-        // The room ended between the lookup and the resume: as if it had not been found.
-        if (why === 'ended') {
-          throttle.take(this.#address)
-          return this.error(ErrorCode.NoSuchRoom, `resume: no room ${rawKey.slice(0, 16)}`)
-        }
-        this.#badTokens++
-        this.#ctx.joinThrottle.take(this.#address)
-        if (this.#badTokens >= MAX_BAD_TOKENS) return this.#conn.close(CloseCode.PolicyViolation)
-        this.error(ErrorCode.BadToken, 'resume: wrong token')
-      },
-    })
+    const onRefused = (why: 'bad_token' | 'ended'): void => {
+      // The room ended between the lookup and the resume: as if it had not been found.
+      if (why === 'ended') return notFound()
+      this.#badTokens++
+      this.#ctx.joinThrottle.take(this.#address)
+      if (this.#badTokens >= MAX_BAD_TOKENS) return this.#conn.close(CloseCode.PolicyViolation)
+      this.error(ErrorCode.BadToken, 'resume: wrong token')
+    }
+    const local = this.#ctx.locator.here(code)
+    if (local) return this.#resumeHere(local, token, onRefused)
+    this.#busy = true
+    this.#ctx.locator
+      .locate(code)
+      .then((where) => {
+        if (where.kind === 'here') this.#resumeHere(where.room, token, onRefused)
+        else if (where.kind === 'elsewhere' && this.#ctx.bridge) this.#ctx.bridge.resumeHost(code, where.owner, this, token, onRefused)
+        else notFound()
+      }, notFound)
+      .finally(() => this.#drainQueue())
+  }
+
+  #resumeHere(room: Room, token: string, onRefused: (why: 'bad_token' | 'ended') => void): void {
+    if (room.isPreset) return onRefused('ended')
+    room.post({ type: 'host-resume', host: this, token, onRefused })
   }
 
   #drainQueue(): void {
@@ -227,13 +235,11 @@ export class HostSession implements Host {
 
   #onClose(): void {
     this.#queue = []
-    const room = this.#room
-    if (room && !this.#detached) room.post({ type: 'host-detached', host: this })
+    if (this.#control && !this.#detached) this.#control.detached()
   }
 
   #detach(): void {
     this.#detached = true
-    this.#room = null
     this.#control = null
   }
 

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Room } from '../rooms/room.js'
 import type { RoomRegistry } from '../rooms/registry.js'
+import type { RoomLocator } from '../rooms/room-locator.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import type { AddressWindow } from './address-window.js'
 import type { Readiness } from '../readiness.js'
@@ -19,6 +20,12 @@ export interface HttpRoute {
 
 export interface LobbyOptions {
   readonly registry: RoomRegistry
+  readonly locator: RoomLocator
+  /**
+   * The lobby of a cluster (every node's rooms, from the Store); absent on a single node,
+   * whose lobby is its own rooms.
+   */
+  readonly clusterLobby?: ClusterLobby
   readonly joinThrottle: AddressWindow
   readonly metrics: Registry
   readonly serving: () => boolean
@@ -26,7 +33,23 @@ export interface LobbyOptions {
 }
 
 /** A room in the lobby's shape; `players` is a count here. */
-function lobbyEntry(room: Room) {
+export interface LobbyEntry {
+  readonly key: string
+  readonly name: string
+  readonly players: number
+  readonly max_players: number
+  readonly accept_conns: boolean
+}
+
+/** The rooms of every node, as the lobby shows them. */
+export interface ClusterLobby {
+  /** The public rooms. */
+  publicRooms(): Promise<LobbyEntry[]>
+  /** One room, public or not. */
+  room(code: string): Promise<LobbyEntry | undefined>
+}
+
+export function lobbyEntry(room: Room): LobbyEntry {
   return { key: room.key, name: room.name, players: room.playerCount, max_players: room.maxPlayers, accept_conns: room.acceptConns }
 }
 
@@ -76,6 +99,13 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
         return true
       }
       if (path === '/api/rooms' || path === '/api/rooms/') {
+        if (opts.clusterLobby) {
+          opts.clusterLobby.publicRooms().then(
+            (rooms) => sendJson(res, 200, { rooms }, LOBBY_CORS),
+            (err: unknown) => refuse(res, HttpErrorCode.Unavailable, `the room directory is unavailable: ${(err as Error).message}`, LOBBY_CORS),
+          )
+          return true
+        }
         const rooms = [...opts.registry.rooms()].filter((r) => r.isPublic).map(lobbyEntry)
         sendJson(res, 200, { rooms }, LOBBY_CORS)
         return true
@@ -87,13 +117,20 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
           refuse(res, HttpErrorCode.TooManyLookups, 'too many unknown room codes from this address; retry in a minute', { ...LOBBY_CORS, 'retry-after': '60' })
           return true
         }
-        const room = opts.registry.get(normalizeCode(m[1]!))
-        if (!room) {
+        const code = normalizeCode(m[1]!)
+        const answer = (entry: LobbyEntry | undefined): void => {
+          if (entry) return sendJson(res, 200, entry, LOBBY_CORS)
           throttle.take(address)
           refuse(res, HttpErrorCode.NoSuchRoom, 'no such room', LOBBY_CORS)
+        }
+        const local = opts.locator.here(code)
+        if (local || !opts.clusterLobby) {
+          answer(local && lobbyEntry(local))
           return true
         }
-        sendJson(res, 200, lobbyEntry(room), LOBBY_CORS)
+        opts.clusterLobby.room(code).then(answer, (err: unknown) =>
+          refuse(res, HttpErrorCode.Unavailable, `the room directory is unavailable: ${(err as Error).message}`, LOBBY_CORS),
+        )
         return true
       }
       return false

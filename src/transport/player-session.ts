@@ -4,8 +4,7 @@
  */
 import type { WebSocket } from 'ws'
 import type { CloseCode } from '../errors.js'
-import type { PlayerPort } from '../rooms/player-port.js'
-import type { Room } from '../rooms/room.js'
+import type { PlayerEntry, PlayerPort } from '../rooms/player-port.js'
 import type { AddressWindow } from './address-window.js'
 import type { Connection } from './connection.js'
 import type { ServerMetrics } from '../metrics.js'
@@ -27,7 +26,8 @@ export class PlayerSession implements PlayerPort {
   #conn: Connection
   #throttle: AddressWindow
 
-  constructor(conn: Connection, room: Room, join: PlayerJoin, address: string, ctx: PlayerSessionContext) {
+  /** Where this phone's room is: the Room on this node, or a bridge to its owner. */
+  constructor(conn: Connection, room: PlayerEntry, join: PlayerJoin, address: string, ctx: PlayerSessionContext) {
     this.#conn = conn
     this.address = address
     this.#throttle = ctx.joinThrottle

@@ -27,6 +27,9 @@ import type { ServerMetrics, Role } from '../metrics.js'
 import { commandParser } from '../protocol/commands.js'
 import { CborCodec, JsonCodec } from '../protocol/host-codec.js'
 import type { RoomRegistry } from '../rooms/registry.js'
+import type { RoomLocator } from '../rooms/room-locator.js'
+import type { RoomBridge } from '../rooms/room-bridge.js'
+import type { PlayerEntry } from '../rooms/player-port.js'
 import { normalizeCode } from '../rooms/room-code.js'
 import { isPlayerName } from '../protocol/player-name.js'
 import { AddressWindow } from './address-window.js'
@@ -49,6 +52,9 @@ export interface ListenerRoute {
 export interface GatewayOptions {
   readonly settings: Settings
   readonly registry: RoomRegistry
+  readonly locator: RoomLocator
+  /** Rooms owned by other nodes (a cluster); absent on a single node. */
+  readonly bridge?: RoomBridge
   readonly metrics: ServerMetrics
   readonly logger: Logger
   readonly joinThrottle: AddressWindow
@@ -195,6 +201,8 @@ export class WsGateway {
     this.#heartbeat.watch(conn.ws)
     new HostSession(conn, codec, address, {
       registry: this.#opts.registry,
+      locator: this.#opts.locator,
+      ...(this.#opts.bridge ? { bridge: this.#opts.bridge } : {}),
       parse: json ? this.#parseJson : this.#parseCbor,
       roomCreations: this.#roomCreations,
       joinThrottle: this.#opts.joinThrottle,
@@ -211,13 +219,31 @@ export class WsGateway {
     const name = url.searchParams.get('name') ?? undefined
     if (name !== undefined && !isPlayerName(name)) return conn.close(CloseCode.PolicyViolation)
     const match = ROOM_PATH.exec(path)
-    const room = match ? this.#opts.registry.get(normalizeCode(match[1]!)) : undefined
-    if (!room) {
-      throttle.take(address)
-      return conn.close(CloseCode.NoSuchRoom)
+    const code = match ? normalizeCode(match[1]!) : undefined
+    const join = (entry: PlayerEntry | undefined): void => {
+      if (!entry) {
+        throttle.take(address)
+        return conn.close(CloseCode.NoSuchRoom)
+      }
+      this.#heartbeat.watch(conn.ws)
+      new PlayerSession(conn, entry, { sid, name }, address, { metrics: this.#opts.metrics, joinThrottle: throttle })
     }
-    this.#heartbeat.watch(conn.ws)
-    new PlayerSession(conn, room, { sid, name }, address, { metrics: this.#opts.metrics, joinThrottle: throttle })
+    const { locator, bridge } = this.#opts
+    const local = code === undefined ? undefined : locator.here(code)
+    if (code === undefined || local || !locator.clustered) return join(local)
+    // Another node may own it: hold the phone's frames until the directory answered.
+    conn.ws.pause()
+    locator.locate(code).then(
+      (where) => {
+        if (conn.ws.readyState !== conn.ws.OPEN) return
+        conn.ws.resume()
+        join(where.kind === 'here' ? where.room : where.kind === 'elsewhere' ? bridge?.playerEntry(code, where.owner) : undefined)
+      },
+      () => {
+        conn.ws.resume()
+        join(undefined)
+      },
+    )
   }
 }
 

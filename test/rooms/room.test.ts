@@ -3,7 +3,7 @@
  */
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
-import type { Host, RoomStateView } from '../../src/rooms/host.js'
+import type { Host, HostControl, RoomStateView } from '../../src/rooms/host.js'
 import type { PlayerPort } from '../../src/rooms/player-port.js'
 import { Room, TEARDOWN_SLICE, type RoomLimits } from '../../src/rooms/room.js'
 import { EVERY_TURN_UP_TO, PLAYERS_PER_CHANGE } from '../../src/rooms/pacing.js'
@@ -17,8 +17,10 @@ type Event = [string, ...unknown[]]
 class RecordingHost implements Host {
   events: Event[] = []
   token = ''
-  attached(info: { key: string; token: string; dropped?: number }): void {
+  control: HostControl | undefined
+  attached(info: { key: string; token: string; dropped?: number }, control: HostControl): void {
     this.token = info.token
+    this.control = control
     this.events.push(['attached', info.key, info.dropped])
   }
   /** Every state in full, apart from the events (most tests compare ids and accept_conns). */
@@ -105,7 +107,7 @@ function newRoom(over: { maxPlayers?: number; limits?: Partial<RoomLimits>; pres
     room.post({ type: 'player-connect', port, sid, name })
     return port
   }
-  return { room, host, join, ended, control: room.controlFor(host), recordWrites: () => recordWrites }
+  return { room, host, join, ended, control: host.control!, recordWrites: () => recordWrites }
 }
 
 t.test('room - joins emit player_joined at once and one state per turn after them; ids are never reused', async (t) => {
@@ -203,7 +205,7 @@ t.test('room - stop closes players 4002, tells the host, ends once', async (t) =
 
 t.test('room - a host callback that posts is queued, not re-entered: events keep their order', async (t) => {
   const { room, host, join } = newRoom()
-  const control = room.controlFor(host)
+  const control = host.control!
   const p = join()
   // On the next frame, the host kicks the sender from inside its callback.
   host.fromPlayer = (player, d) => {

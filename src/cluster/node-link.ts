@@ -1,0 +1,98 @@
+/**
+ * This node's line to the other nodes: its inbox on the Bus (`node.<id>`), and one outbox
+ * per node it talks to. Ops queued for a node during one turn of the event loop leave as one
+ * envelope at the end of the turn (a microtask), in the order they were queued: one
+ * publisher, one subject, so the Bus keeps their order, and a connection's frames stay in
+ * order across nodes. Consecutive sends of the same frame to connections on one node become
+ * one op (the frame once, the connection ids listed).
+ */
+import type { Bus, Subscription } from '../bus/bus.js'
+import { Op, decodeEnvelope, encodeEnvelope, inbox, dataSize, ENVELOPE_SOFT_LIMIT, type WireOp } from './wire.js'
+
+interface Outbox {
+  ops: WireOp[]
+  bytes: number
+  /** The last op if it is a Send, so the next send of the same frame joins it. */
+  lastSend: [typeof Op.Send, number[], Uint8Array | string] | undefined
+}
+
+export class NodeLink {
+  readonly node: string
+  readonly #bus: Bus
+  readonly #outboxes = new Map<string, Outbox>()
+  readonly #sub: Subscription
+  #scheduled = false
+
+  constructor(bus: Bus, node: string, onOps: (from: string, ops: WireOp[]) => void) {
+    this.#bus = bus
+    this.node = node
+    this.#sub = bus.subscribe(inbox(node), (bytes) => {
+      const envelope = decodeEnvelope(bytes)
+      if (envelope) onOps(envelope.from, envelope.ops)
+    })
+  }
+
+  /** Queue `op` for `node` (sent at the end of this turn). */
+  send(node: string, op: WireOp, size = 16): void {
+    const box = this.#box(node)
+    box.ops.push(op)
+    box.lastSend = undefined
+    this.#grew(node, box, size)
+  }
+
+  /** Queue a frame for connection `cid` on `node`, joined to the previous send of the same frame. */
+  sendFrame(node: string, cid: number, data: Uint8Array | string): void {
+    const box = this.#box(node)
+    const last = box.lastSend
+    if (last !== undefined && last[2] === data) {
+      last[1].push(cid)
+      this.#grew(node, box, 4)
+      return
+    }
+    const op: [typeof Op.Send, number[], Uint8Array | string] = [Op.Send, [cid], data]
+    box.ops.push(op)
+    box.lastSend = op
+    this.#grew(node, box, dataSize(data) + 8)
+  }
+
+  /** Send every outbox now. */
+  flush(): void {
+    this.#scheduled = false
+    for (const [node, box] of this.#outboxes) this.#publish(node, box)
+    this.#outboxes.clear()
+  }
+
+  close(): void {
+    this.flush()
+    this.#sub.unsubscribe()
+  }
+
+  #box(node: string): Outbox {
+    let box = this.#outboxes.get(node)
+    if (!box) {
+      box = { ops: [], bytes: 0, lastSend: undefined }
+      this.#outboxes.set(node, box)
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(() => this.flush())
+    }
+    return box
+  }
+
+  #grew(node: string, box: Outbox, size: number): void {
+    box.bytes += size
+    // A big turn goes out in several envelopes (the Bus has a message size limit), still in order.
+    if (box.bytes >= ENVELOPE_SOFT_LIMIT) {
+      this.#publish(node, box)
+      box.ops = []
+      box.bytes = 0
+      box.lastSend = undefined
+    }
+  }
+
+  #publish(node: string, box: Outbox): void {
+    if (box.ops.length === 0) return
+    this.#bus.publish(inbox(node), encodeEnvelope(this.node, box.ops))
+  }
+}

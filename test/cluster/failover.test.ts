@@ -1,0 +1,183 @@
+/**
+ * A node dies (kill -9) or stops (SIGTERM) in the middle of a game, with real node processes,
+ * a real nats-server and a real redis-server: the room survives on another node with its
+ * code, ids, sids and token.
+ */
+import t from 'tap'
+import { CloseCode } from '../../src/errors.js'
+import { PlayerPeer, joinPlayer, newSid, HostPeer, httpGet, metricValue, scrape, until, type Msg } from '../helpers/server.js'
+import { startEngines } from './cluster-nodes.js'
+import { adminRoom, eventually, startProcesses, resumeHost } from './processes.js'
+
+const engines = await startEngines(t)
+
+/** The next `from_str` messages until one from each of `ids` arrived; returns them by id. */
+async function fromEach(host: HostPeer, ids: number[]): Promise<Map<number, string>> {
+  const got = new Map<number, string>()
+  while (ids.some((id) => !got.has(id))) {
+    const m: Msg = await host.message(undefined, 10_000)
+    if (m.cmd === 'from_str') got.set(Number(m.from), String(m.data))
+  }
+  return got
+}
+
+t.test('failover - the owner is killed mid-game: players elsewhere keep sockets and ids, the host resumes on another node, the dead node\'s players come back with their sids', async (t) => {
+  const [a, b, c] = await startProcesses(t, engines, 3)
+  const host = new HostPeer(a!)
+  const { key, token } = await host.prepare({ name: 'Survivor', max_players: 6 })
+  const sidA = newSid()
+  const sidB = newSid()
+  const onA = await joinPlayer(a!, host, key, sidA)
+  const onB = await joinPlayer(b!, host, key, sidB)
+  const onC = await joinPlayer(c!, host, key)
+  host.command({ cmd: 'start' })
+  await host.message('state')
+  // The record in the store has caught up with the joins and the start (another node's lobby reads it).
+  await eventually(async () => {
+    const r = await httpGet(b!, `/api/rooms/${key}`)
+    return (r.body as { players?: number; accept_conns?: boolean }).players === 3 && (r.body as { accept_conns?: boolean }).accept_conns === false
+  }, 'the record to hold 3 players, started')
+
+  await a!.kill()
+  t.equal((await onA.player.closedWith(10_000)).code, 1006, 'the player on the dead node lost its socket')
+
+  const { host: resumed, reply, state } = await resumeHost(b!, key, token)
+  t.equal(reply.key, key, 'same code')
+  t.not(reply.token, token, 'a fresh token')
+  t.equal(state.name, 'Survivor', 'same name')
+  t.equal(state.max_players, 6, 'same settings')
+  t.equal(state.accept_conns, false, 'still started')
+  t.same(state.players, [onA.id, onB.id, onC.id], 'same ids')
+  t.equal(onB.player.closed, undefined, 'the player on b kept its socket')
+  t.equal(onC.player.closed, undefined, 'the player on c kept its socket')
+
+  // The players that stayed connected talk to the new owner with their ids.
+  onB.player.send('b here')
+  onC.player.send('c here')
+  const heard = await fromEach(resumed, [onB.id, onC.id])
+  t.equal(heard.get(onB.id), 'b here')
+  t.equal(heard.get(onC.id), 'c here')
+
+  // The dead node's player comes back on c with its sid: the same id, though the room started.
+  const back = new PlayerPeer(c!, key, sidA)
+  await back.opened
+  let m: Msg
+  do m = await resumed.message(undefined, 10_000)
+  while (m.cmd !== 'player_back')
+  t.same(m, { cmd: 'player_back', player: onA.id })
+  resumed.command({ cmd: 'to_str', data: 'all' })
+  for (const p of [back, onB.player, onC.player]) t.equal(await p.next('the broadcast', 10_000), 'all')
+  t.equal((await new PlayerPeer(b!, key).closedWith()).code, CloseCode.RoomStarted, 'a new phone is still refused: started')
+  const adopted = metricValue(await scrape(b!), 'partyline_rooms_moved_total', { how: 'adopted' }) + metricValue(await scrape(c!), 'partyline_rooms_moved_total', { how: 'adopted' })
+  t.equal(adopted, 1, 'adopted once, by one node')
+})
+
+t.test('hand-over - SIGTERM of the owner hands its room over: kept frames, ids and sockets elsewhere survive; the node exits in its bound', async (t) => {
+  const [a, b] = await startProcesses(t, engines, 2)
+  const host = new HostPeer(a!)
+  const { key, token } = await host.prepare({ max_players: 4 })
+  const sidA = newSid()
+  const onA = await joinPlayer(a!, host, key, sidA)
+  const onB = await joinPlayer(b!, host, key, newSid())
+  host.close()
+  await until(() => host.closed !== undefined, 'the host gone')
+  onB.player.send('kept 1')
+  onB.player.send('kept 2')
+  await eventually(async () => (await adminRoom(a!, key))?.frames.in === 2, 'the owner to keep both frames')
+
+  await a!.kill('SIGTERM')
+  t.same(await a!.exited, { code: 0, signal: null }, 'a clean exit within PARTYLINE_SHUTDOWN_MS + 1 s')
+  t.equal((await onA.player.closedWith()).code, CloseCode.ServiceRestart, 'its own sockets closed with 1012')
+  t.equal(onB.player.closed, undefined, 'the player bridged from b kept its socket')
+
+  const { host: resumed, reply, state } = await resumeHost(b!, key, token)
+  t.equal(reply.key, key)
+  t.same(state.players, [onA.id, onB.id], 'no id lost')
+  const kept = [await resumed.message(), await resumed.message()]
+  t.same(kept.map((k) => [k.cmd, k.from, k.data]), [['from_str', onB.id, 'kept 1'], ['from_str', onB.id, 'kept 2']], 'the kept frames moved with the room')
+  const back = new PlayerPeer(b!, key, sidA)
+  await back.opened
+  t.same(await resumed.message('player_back'), { cmd: 'player_back', player: onA.id })
+  resumed.command({ cmd: 'to_str', data: 'moved' })
+  t.equal(await onB.player.next(), 'moved')
+  t.equal(await back.next(), 'moved')
+  t.equal(metricValue(await scrape(b!), 'partyline_rooms_moved_total', { how: 'taken_over' }), 1, 'b took it over')
+})
+
+t.test('rolling restart - every node stopped (SIGTERM) and started again in turn during a game: no room and no player id lost', async (t) => {
+  const nodes = await startProcesses(t, engines, 3)
+  let host = new HostPeer(nodes[0]!)
+  let hostOn = 0
+  const prepared = await host.prepare({ max_players: 6 })
+  const { key } = prepared
+  let token = prepared.token
+  const players: { sid: string; id: number; on: number; peer: PlayerPeer }[] = []
+  for (let i = 0; i < 6; i++) {
+    const sid = newSid()
+    const { player, id } = await joinPlayer(nodes[i % 3]!, host, key, sid)
+    players.push({ sid, id, on: i % 3, peer: player })
+  }
+  const ids = players.map((p) => p.id)
+  for (let down = 0; down < 3; down++) {
+    const node = nodes[down]!
+    await node.kill('SIGTERM')
+    t.same(await node.exited, { code: 0, signal: null }, `node ${down + 1} stopped cleanly in its bound`)
+    const other = (down + 1) % 3
+    // The page and the phones on the stopped node were closed with 1012: they reconnect elsewhere.
+    if (hostOn === down || host.closed !== undefined) {
+      await host.closedWith()
+      const r = await resumeHost(nodes[other]!, key, token)
+      host = r.host
+      hostOn = other
+      token = String(r.reply.token)
+      t.same(r.state.players, ids, `after node ${down + 1} stopped: every id still in the room`)
+    }
+    for (const p of players) {
+      if (p.on !== down) continue
+      t.equal((await p.peer.closedWith()).code, CloseCode.ServiceRestart)
+      p.peer = new PlayerPeer(nodes[other]!, key, p.sid)
+      p.on = other
+      await p.peer.opened
+    }
+    await node.restart()
+  }
+  // Whatever the host heard meanwhile, the room now shows every player, present.
+  const { state } = await (async () => {
+    host.close()
+    await host.closedWith()
+    const r = await resumeHost(nodes[hostOn]!, key, token)
+    host = r.host
+    return r
+  })()
+  t.same(state.players, ids, 'no player id lost')
+  host.command({ cmd: 'to_str', data: 'still here' })
+  for (const p of players) t.equal(await p.peer.next('the broadcast', 10_000), 'still here', `player ${p.id} reached`)
+  for (const p of players) {
+    p.peer.send(`from ${p.id}`)
+  }
+  const heard = await fromEach(host, ids)
+  for (const p of players) t.equal(heard.get(p.id), `from ${p.id}`)
+})
+
+t.test('late owner - a node frozen past its lease and thawed finds its room adopted: it drops it and closes its sockets with 1012', async (t) => {
+  const [a, b] = await startProcesses(t, engines, 2)
+  const host = new HostPeer(a!)
+  const { key, token } = await host.prepare()
+  const sid = newSid()
+  const onA = await joinPlayer(a!, host, key, sid)
+  await eventually(async () => (await httpGet(b!, `/api/rooms/${key}`)).status === 200, 'the record')
+  process.kill(a!.pid!, 'SIGSTOP')
+  t.teardown(() => {
+    if (a!.running) process.kill(a!.pid!, 'SIGCONT')
+  })
+  await eventually(async () => (await adminRoom(b!, key)) !== undefined, 'b to adopt the room')
+  process.kill(a!.pid!, 'SIGCONT')
+  t.equal((await onA.player.closedWith(10_000)).code, CloseCode.ServiceRestart, 'the late owner closed its player with 1012')
+  t.equal((await host.closedWith(10_000)).code, CloseCode.ServiceRestart, 'and its host')
+  const { host: resumed, state } = await resumeHost(b!, key, token)
+  t.same(state.players, [onA.id], 'the real owner kept the id')
+  const back = new PlayerPeer(a!, key, sid)
+  await back.opened
+  t.same(await resumed.message('player_back'), { cmd: 'player_back', player: onA.id }, 'the player reconnects, even on the late node, bridged to the real owner')
+  t.equal(await adminRoom(a!, key), undefined, 'the late node runs it no more')
+})
