@@ -126,6 +126,9 @@ export class JetStreamEventLog implements EventLog {
     }
   }
 
+  /** Resolves once the stream was first reached (never, if it never is). */
+  get whenReady(): Promise<void> { return this.#ready }
+
   get id(): string | undefined { return this.#id }
   get head(): number { return this.#head }
   /** Whether appends can go out now. */

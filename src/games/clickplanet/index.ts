@@ -37,6 +37,8 @@ import type { EventLog } from './event-log.js'
 import { FileEventLog } from './event-log-file.js'
 import type { SnapshotRef } from './event-log-recovery.js'
 import { MemoryEventLog } from './event-log-memory.js'
+import { JetStreamEventLog, type JetStreamLogOptions } from './event-log-jetstream.js'
+import { LogFollower } from './log-follower.js'
 import { HttpApi } from './http-api.js'
 import { ListenerHub } from './listener-hub.js'
 import { ClickPlanetMap, defaultMapPath } from './map.js'
@@ -84,6 +86,18 @@ export interface ClickPlanetOptions {
    * a JetStream log, or a test's. ClickPlanet closes it on `close()`.
    */
   log?: EventLog
+  /**
+   * Follow a JetStream stream (a cluster) instead of the embedded log; ClickPlanet builds
+   * the log and closes it. Its `health` is the `jetstream` readiness component.
+   */
+  jetstream?: Omit<JetStreamLogOptions, 'logger'>
+  /**
+   * How long a click waits, after the log acknowledged it, for this node's projection to
+   * apply it before it is answered 503 (default 5 s). In-process logs apply at once.
+   */
+  applyWaitMs?: number
+  /** With JetStream: how long start-up waits to catch up before serving (default 10 s). */
+  startWaitMs?: number
   /**
    * Where ClickPlanet says whether clicks can be stored (the server's `clickplanet_log`
    * component of `/readyz` and `partyline_ready`): failing while the log refuses writes, or
@@ -171,7 +185,12 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   let fileLog: FileEventLog | undefined
   let log: EventLog
   let useSnapshot: boolean
-  if (opts.log !== undefined || opts.dataDir === undefined) {
+  let remote: JetStreamEventLog | undefined
+  if (opts.jetstream !== undefined) {
+    // The stream's identity is known once it is reached: the snapshot is judged then.
+    log = remote = new JetStreamEventLog({ ...opts.jetstream, logger })
+    useSnapshot = false
+  } else if (opts.log !== undefined || opts.dataDir === undefined) {
     log = opts.log ?? new MemoryEventLog()
     useSnapshot = snapshotFits(log, ref, logger)
   } else {
@@ -196,11 +215,32 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   }
 
   const projection = new Projection(map.tileCount)
-  if (useSnapshot && snapshot !== undefined) projection.restore(snapshot)
-  const fromSnapshot = projection.position
   let scheduler: SnapshotScheduler | undefined
   let commands: ClickCommands | undefined
   let closing: Promise<void> | undefined
+  const hub = new ListenerHub()
+  let firstRestore = remote === undefined
+  let fromSnapshot = 0
+  // Where following starts: the snapshot the start chose; on a rebuild (the log trimmed past
+  // the projection, or replaced), the newest snapshot of the log's current history, or empty.
+  const restore = async (): Promise<void> => {
+    let chosen: Snapshot | undefined
+    if (firstRestore) {
+      firstRestore = false
+      if (useSnapshot && snapshot !== undefined) chosen = snapshot
+    } else {
+      const latest = await store.load().catch((err: unknown) => {
+        logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
+        return undefined
+      })
+      if (latest !== undefined && latest.mapChecksum === map.checksum &&
+        snapshotFits(log, { logId: latest.logId ?? '', position: latest.position }, logger)) chosen = latest
+    }
+    if (chosen !== undefined) projection.restore(chosen)
+    else projection.reset()
+    fromSnapshot = projection.position
+    if (scheduler !== undefined) scheduler.savedPosition = projection.position
+  }
   // Reads come from the projection: if it stops following the log, new clicks would be
   // stored and acknowledged but never show. Refuse them (503) and say why instead.
   const projectionStopped = (err: unknown): void => {
@@ -211,16 +251,32 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     commands?.refuse(stopped)
     readiness?.failing(stopped)
   }
-  const subscription = log.subscribe(projection.position + 1, (entry) => {
-    projection.apply(entry)
-    scheduler?.applied()
+  const follower = new LogFollower({
+    log, projection, restore, logger,
+    onApplied: () => scheduler?.applied(),
+    onStopped: projectionStopped,
+    onRebuilt: () => {
+      // What listeners were told and what caches hold belong to the old state: listeners
+      // reconnect (1012) and read the map again.
+      hub.closeAll(CloseCode.ServiceRestart)
+      logger.warn({ position: projection.position }, 'clickplanet: projection rebuilt')
+    },
   })
-  subscription.done.catch(projectionStopped)
-  try {
-    await subscription.caughtUp
-  } catch (err) {
-    await log.close()
-    throw err
+  if (remote === undefined) {
+    try {
+      await follower.start()
+      await follower.caughtUp
+    } catch (err) {
+      follower.close()
+      await log.close()
+      throw err
+    }
+  } else {
+    // JetStream may be down at start: the node serves (reads from the snapshot, clicks
+    // 503) and follows once it is reachable.
+    const begin = remote.whenReady.then(() => follower.start())
+    begin.catch((err: unknown) => logger.error({ err }, 'clickplanet: could not start following the click stream'))
+    await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
   }
   // The file log drops what a snapshot holds once that snapshot survives a crash, when the
   // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
@@ -244,10 +300,10 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   scheduler.savedPosition = fromSnapshot
   scheduler.applied()
 
-  commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
+  const applyWaitMs = opts.applyWaitMs ?? 5000
+  commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst), (position) => follower.waitFor(position, applyWaitMs))
   if (stopped !== undefined) commands.refuse(stopped)
   const reads = new ReadModels(projection)
-  const hub = new ListenerHub()
   projection.onChange((change) => hub.broadcast(change.bytes))
   const planet = new PlanetGame(commands, projection)
   const http = new HttpApi({
@@ -293,7 +349,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       closing ??= (async () => {
         cmds.close()
         await log.close()
-        subscription.close()
+        follower.close()
         await sched.close()
         await ownStore?.close()
         planet.detach()
