@@ -96,6 +96,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         snapshotEveryClicks: settings.snapshotEveryClicks,
         snapshotIntervalMs: settings.snapshotIntervalMs,
         applyWaitMs: settings.clicksApplyWaitMs,
+        nodeId: node,
         // With NATS the click log is the cluster's JetStream stream (snapshots: the Store).
         ...(settings.natsUrl !== '' && {
           jetstream: {

@@ -46,7 +46,7 @@ import { PlanetGame, type PlanetCounters } from './planet-room.js'
 import { Projection } from './projection.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ReadModels } from './read-models.js'
-import { StoreSnapshots, type Snapshot, type SnapshotStore } from './snapshot.js'
+import { ClusterSnapshots, StoreSnapshots, type Snapshot, type SnapshotStore } from './snapshot.js'
 import { SnapshotScheduler } from './snapshot-scheduler.js'
 
 export { registerClickPlanetMetrics } from './metrics.js'
@@ -96,6 +96,8 @@ export interface ClickPlanetOptions {
    * apply it before it is answered 503 (default 5 s). In-process logs apply at once.
    */
   applyWaitMs?: number
+  /** This node's id (the snapshot writer's name in a cluster). */
+  nodeId?: string
   /** With JetStream: how long start-up waits to catch up before serving (default 10 s). */
   startWaitMs?: number
   /**
@@ -123,7 +125,21 @@ export interface ClickPlanetStats {
    */
   readonly projectionStopped: string | undefined
   readonly logPosition: number
+  /** Entries the log holds that this node has not applied yet (its lag behind the stream). */
+  readonly logLag: number
+  /** Times the projection subscribed to the log again after delivery stopped (NATS lost). */
+  readonly logResubscribes: number
+  /** Times the projection was rebuilt (the log trimmed past it, or replaced). */
+  readonly logRebuilds: number
+  /** Clicks JetStream did not acknowledge, or that were refused while it was unreachable. */
+  readonly publishFailures: number
   readonly snapshotPosition: number
+  /** When this node last saved a snapshot, ms since the epoch (0: never). */
+  readonly snapshotSavedAt: number
+  /** Snapshots this node saved. */
+  readonly snapshotsSaved: number
+  /** Saves skipped: another node writes the snapshots, or a newer one was stored. */
+  readonly snapshotsSkipped: number
   readonly tiles: number
   readonly listeners: number
   /** Listeners closed with 1013 for reading too slowly. */
@@ -214,6 +230,10 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     useSnapshot = fileLog.recovery.useSnapshot
   }
 
+  // In a cluster, snapshots are the Store's, per stream incarnation, one writer at a time.
+  const snapshots: SnapshotStore = remote === undefined
+    ? store
+    : new ClusterSnapshots(opts.store ?? ownStore!, log, opts.nodeId ?? 'clickplanet', 2 * (opts.snapshotIntervalMs ?? 60_000) + 5000)
   const projection = new Projection(map.tileCount)
   let scheduler: SnapshotScheduler | undefined
   let commands: ClickCommands | undefined
@@ -229,7 +249,7 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       firstRestore = false
       if (useSnapshot && snapshot !== undefined) chosen = snapshot
     } else {
-      const latest = await store.load().catch((err: unknown) => {
+      const latest = await snapshots.load().catch((err: unknown) => {
         logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
         return undefined
       })
@@ -282,10 +302,27 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
   const compactable = fileLog !== undefined && (opts.store ?? ownStore!).durableSnapshots === true ? fileLog : undefined
   const compactBytes = 4 * 9 * map.tileCount
-  scheduler = new SnapshotScheduler(projection, store, map.checksum, {
+  const intervalMs = opts.snapshotIntervalMs ?? 60_000
+  /** The stream may be trimmed through here: the position of the snapshot before the newest. */
+  let trimmable = 0
+  scheduler = new SnapshotScheduler(projection, snapshots, map.checksum, {
     everyClicks: opts.snapshotEveryClicks ?? 100_000,
-    intervalMs: opts.snapshotIntervalMs ?? 60_000,
-    logId: log.id ?? '',
+    intervalMs,
+    logId: () => follower.historyId ?? log.id ?? '',
+    ...(remote && {
+      // The stream keeps what the previous snapshot does not hold: a node a little behind
+      // the newest snapshot (its lag) keeps reading without a rebuild; one behind the
+      // previous snapshot is told the stream was trimmed, and rebuilds from the newest.
+      onSaved: (position: number) => {
+        const through = trimmable
+        trimmable = position
+        if (through <= 0) return
+        remote.trimThrough(through).then(
+          (dropped) => { if (dropped > 0) logger.info({ position: through, dropped }, `clickplanet: trimmed the click stream: it starts after position ${through} now`) },
+          (err: unknown) => logger.warn({ err, position: through }, 'clickplanet: trimming the click stream failed; it keeps what it had'),
+        )
+      },
+    }),
     ...(compactable && {
       onSaved: (position: number) => {
         compactable.compact(position, compactBytes).then(
@@ -323,11 +360,18 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get clicksInvalid() { return cmds.counters.invalid },
     get clicksRateLimited() { return cmds.counters.rateLimited },
     get clicksFailed() { return cmds.counters.failed },
-    get logFailures() { return fileLog?.failures ?? 0 },
+    get logFailures() { return fileLog?.failures ?? remote?.publishFailures ?? 0 },
     get snapshotFailures() { return sched.failures },
     get projectionStopped() { return stopped },
     get logPosition() { return projection.position },
     get snapshotPosition() { return sched.savedPosition },
+    get snapshotSavedAt() { return sched.savedAt },
+    get snapshotsSaved() { return sched.saves },
+    get snapshotsSkipped() { return sched.skipped },
+    get logLag() { return follower.lag },
+    get logResubscribes() { return follower.resubscribes },
+    get logRebuilds() { return follower.rebuilds },
+    get publishFailures() { return remote?.publishFailures ?? 0 },
     get tiles() { return map.tileCount },
     get listeners() { return hub.size },
     get listenersDropped() { return hub.dropped },
@@ -348,9 +392,18 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     close() {
       closing ??= (async () => {
         cmds.close()
-        await log.close()
-        follower.close()
-        await sched.close()
+        if (remote === undefined) {
+          // The embedded log first: the final snapshot must not hold clicks the log lost.
+          await log.close()
+          follower.close()
+          await sched.close()
+        } else {
+          // The stream outlives this node: snapshot what it applied, hand the writer role on.
+          follower.close()
+          await sched.close()
+          if (snapshots instanceof ClusterSnapshots) await snapshots.release()
+          await log.close()
+        }
         await ownStore?.close()
         planet.detach()
         hub.closeAll(CloseCode.ServiceRestart)

@@ -71,6 +71,8 @@ export class LogFollower {
 
   /** Whether a subscription is delivering now (caught up at least once since it opened). */
   get following(): boolean { return this.#following }
+  /** The log id of the history the projection holds now (undefined before the first restore). */
+  get historyId(): string | undefined { return this.#historyId }
   /** Why following stopped for good, if it did. */
   get stopped(): Error | undefined { return this.#stopped }
 

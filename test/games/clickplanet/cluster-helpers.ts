@@ -2,10 +2,28 @@
  * ClickPlanet nodes of one cluster in this process: each a real partyline server on port 0
  * with `NATS_URL` (JetStream) and `REDIS_URL` set, as `partyline serve` would run them.
  */
+import type { Test } from 'tap'
 import { defaultSettings, type Settings } from '../../../src/config.js'
 import type { ClickPlanetOptions } from '../../../src/games/clickplanet/index.js'
 import { startServer, type PartylineServer } from '../../../src/server.js'
+import { NatsServer } from '../../helpers/nats-server.js'
+import { RedisServer } from '../../helpers/redis-server.js'
 import { SMALL_MAP } from './harness.js'
+
+export interface Services {
+  readonly nats: NatsServer
+  readonly redis: RedisServer
+  readonly urls: { readonly nats: string; readonly redis: string }
+}
+
+/** A nats-server with JetStream and a redis-server of the test's own (stopped at teardown). */
+export async function services(t: Test): Promise<Services> {
+  const nats = await NatsServer.start({ jetstream: true })
+  t.teardown(() => nats.stop())
+  const redis = await RedisServer.start()
+  t.teardown(() => redis.stop())
+  return { nats, redis, urls: { nats: nats.url, redis: redis.url } }
+}
 
 export interface ClusterNode {
   readonly server: PartylineServer

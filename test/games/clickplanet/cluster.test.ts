@@ -5,18 +5,12 @@
  * on the same node shows it.
  */
 import t from 'tap'
-import { NatsServer } from '../../helpers/nats-server.js'
-import { RedisServer } from '../../helpers/redis-server.js'
-import { converged, startNode, type ClusterNode } from './cluster-helpers.js'
-import { batch, click, leaderboard, Listener, ownerships } from './helpers.js'
-
-const nats = await NatsServer.start({ jetstream: true })
-t.teardown(() => nats.stop())
-const redis = await RedisServer.start()
-t.teardown(() => redis.stop())
-const urls = { nats: nats.url, redis: redis.url }
+import { connect } from 'nats'
+import { converged, services, startNode, type ClusterNode } from './cluster-helpers.js'
+import { batch, click, leaderboard, Listener, ownerships, waitFor } from './helpers.js'
 
 t.test('cluster - three nodes, clicks on all at once racing on one tile: ownerships, leaderboard and updates agree', async (t) => {
+  const { urls } = await services(t)
   const nodes: ClusterNode[] = []
   for (const id of ['n1', 'n2', 'n3']) nodes.push(await startNode(urls, id))
   t.teardown(() => Promise.all(nodes.map((n) => n.server.close())))
@@ -57,6 +51,7 @@ t.test('cluster - three nodes, clicks on all at once racing on one tile: ownersh
 })
 
 t.test('cluster - a read right after an acknowledged click on the same node shows it', async (t) => {
+  const { urls } = await services(t)
   const nodes: ClusterNode[] = []
   for (const id of ['r1', 'r2', 'r3']) nodes.push(await startNode(urls, id))
   t.teardown(() => Promise.all(nodes.map((n) => n.server.close())))
@@ -68,4 +63,37 @@ t.test('cluster - a read right after an acknowledged click on the same node show
     const seen = await batch(node.base, tileId, tileId)
     t.same(seen.map((o) => [o.tileId, o.countryId]), [[tileId, countryId]], `click ${i} on ${node.server.nodeId} shows at once`)
   }
+})
+
+t.test('cluster - snapshots: one node writes them to Redis, the stream is trimmed below them, a cold node loads the newest and replays the rest', async (t) => {
+  const { urls } = await services(t)
+  const fast = { snapshotEveryClicks: 50, snapshotIntervalMs: 200 }
+  const nodes: ClusterNode[] = []
+  for (const id of ['s1', 's2']) nodes.push(await startNode(urls, id, fast))
+  t.teardown(() => Promise.all(nodes.map((n) => n.server.close())))
+  for (let round = 0; round < 6; round++) {
+    await Promise.all(nodes.map((n, k) => Promise.all(Array.from({ length: 25 }, (_, i) => click(n.base, (round * 50 + k * 25 + i) % 400, i % 2 ? 'ca' : 'mx')))))
+  }
+  const saved = await waitFor('a snapshot', () => {
+    const s = nodes.map((n) => n.server.clickplanet!.stats.snapshotsSaved)
+    return s.some((x) => x > 0) ? s : undefined
+  })
+  t.equal(saved.filter((x) => x > 0).length, 1, `one node writes the snapshots (saves per node: ${saved.join(', ')})`)
+  const nc = await connect({ servers: urls.nats })
+  t.teardown(() => nc.close())
+  const jsm = await nc.jetstreamManager()
+  const first = await waitFor('the stream to be trimmed', async () => {
+    const info = await jsm.streams.info('CLICKS')
+    return info.state.first_seq > 1 ? info.state.first_seq : undefined
+  })
+  const writer = nodes.find((n) => n.server.clickplanet!.stats.snapshotsSaved > 0)!
+  t.ok(first - 1 <= writer.server.clickplanet!.stats.snapshotPosition, `trimmed through ${first - 1}, never above the snapshot (${writer.server.clickplanet!.stats.snapshotPosition})`)
+  // A cold node: no data directory, only Redis and the stream
+  const cold = await startNode(urls, 's3', fast)
+  t.teardown(() => cold.server.close())
+  const head = (await jsm.streams.info('CLICKS')).state.last_seq
+  await converged([...nodes, cold], head)
+  t.ok(cold.server.clickplanet!.stats.snapshotPosition >= first - 1, 'it started from a snapshot (the stream alone no longer holds the start)')
+  t.same(await ownerships(cold.base), await ownerships(nodes[0]!.base), 'and has the same map')
+  t.same(await leaderboard(cold.base), await leaderboard(nodes[1]!.base))
 })
