@@ -134,6 +134,14 @@ export const settings = {
   natsUrl: setting('NATS_URL', '', natsUrls, 'NATS for traffic between nodes: one URL or a comma-separated list (`nats://a:4222,nats://b:4222`); empty = in this process. Needs `REDIS_URL`.'),
   nodeId: setting('PARTYLINE_NODE_ID', '', z.string().trim().regex(/^[A-Za-z0-9_-]{0,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_-]' }), "This node's name, unique in the cluster; empty = the hostname and a random suffix."),
   nodeLeaseMs: setting('PARTYLINE_NODE_LEASE_MS', '5000', int(300, 600000), 'How long a node counts as alive after its last heartbeat in Redis.'),
+  // ClickPlanet in a cluster (with NATS_URL: the click log is a JetStream stream; snapshots go to the Store).
+  clicksStream: setting('PARTYLINE_CLICKS_STREAM', 'CLICKS', z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 characters of [A-Za-z0-9_-]' }), 'Name of the JetStream stream that holds the ClickPlanet clicks (with `NATS_URL`).'),
+  clicksReplicas: setting('PARTYLINE_CLICKS_REPLICAS', '1', int(1, 5), 'Replicas of the clicks stream when a node creates it (3 in production, on a 3-node NATS cluster).'),
+  clicksAckWaitMs: setting('PARTYLINE_CLICKS_ACK_WAIT_MS', '5000', int(100, 60_000), 'How long a click waits for JetStream to acknowledge it; past it the click is answered 503 (it may still be stored).'),
+  clicksApplyWaitMs: setting('PARTYLINE_CLICKS_APPLY_WAIT_MS', '5000', int(100, 60_000), 'How long an acknowledged click waits for this node to apply it (so a read right after shows it); past it 503.'),
+  clicksDuplicateWindowMs: setting('PARTYLINE_CLICKS_DUPLICATE_WINDOW_MS', '120000', int(1000, 86_400_000), 'How long JetStream remembers a click id, so a retried publish is stored once (set when the stream is created).'),
+  snapshotIntervalMs: setting('PARTYLINE_SNAPSHOT_INTERVAL_MS', '60000', int(100, TIMER_MAX_MS), 'How often ClickPlanet saves a snapshot when clicks arrived (also after `PARTYLINE_SNAPSHOT_EVERY_CLICKS`); in a cluster one node at a time writes it to Redis.'),
+  snapshotEveryClicks: setting('PARTYLINE_SNAPSHOT_EVERY_CLICKS', '100000', int(1), 'ClickPlanet saves a snapshot after this many clicks (or `PARTYLINE_SNAPSHOT_INTERVAL_MS`).'),
   adminToken: setting('PARTYLINE_ADMIN_TOKEN', '', adminToken, 'Bearer token of the admin view (`/admin`) and API (`/api/admin/*`), at least 16 characters; empty = both answer 404.', true),
   logLevel: setting('PARTYLINE_LOG_LEVEL', 'info', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }), 'Log level (pino).'),
 } as const

@@ -101,6 +101,22 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
         ...(settings.map ? { mapPath: settings.map } : {}),
         store,
         readiness: readiness.component('clickplanet_log'),
+        snapshotEveryClicks: settings.snapshotEveryClicks,
+        snapshotIntervalMs: settings.snapshotIntervalMs,
+        applyWaitMs: settings.clicksApplyWaitMs,
+        nodeId: node,
+        // With NATS the click log is the cluster's JetStream stream (snapshots: the Store).
+        ...(settings.natsUrl !== '' && {
+          jetstream: {
+            servers: settings.natsUrl,
+            stream: settings.clicksStream,
+            replicas: settings.clicksReplicas,
+            ackWaitMs: settings.clicksAckWaitMs,
+            duplicateWindowMs: settings.clicksDuplicateWindowMs,
+            name: node,
+            health: readiness.component('jetstream'),
+          },
+        }),
         ...opts.clickplanet,
       }))),
     )

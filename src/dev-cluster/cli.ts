@@ -214,6 +214,7 @@ function summary(cluster: DevCluster, states: readonly NodeState[], inv: Invocat
   const first = states.find((s) => s.state === 'ready')?.node ?? states[0]?.node
   if (first) lines.push(`A game page opens ${first.ws}/CREATE (any node); phones open ws://…/<CODE>; the lobby is ${first.url}/api/rooms.`)
   lines.push(`Every node: REDIS_URL=${redis.url} NATS_URL=${nats.url} PARTYLINE_NODE_ID=node-<n>.`)
+  if (first) lines.push(`ClickPlanet (unless --clickplanet false): one planet on every node, its clicks in the JetStream stream CLICKS: click on ${first.url}/api/click, watch ${first.ws}/ws/listen or any other node.`)
   lines.push(`Stop everything with Ctrl-C (or kill -TERM ${process.pid}): the nodes first, then NATS and Redis; ${cluster.dir} is removed.`)
   return lines.join('\n')
 }

@@ -16,6 +16,8 @@ import {
   type RoomRecord,
   type Store,
   type StoredSnapshot,
+  type SnapshotWriter,
+  type NewerSnapshotResult,
 } from './store.js'
 
 export interface MemoryStoreOptions extends ExpiryOptions {
@@ -44,8 +46,10 @@ export class MemoryStore implements Store {
   #cooling = new Map<string, number>()
   #records = new Map<string, RoomRecord>()
   #snapshots = new Map<string, StoredSnapshot>()
+  /** Snapshot writers by name, with the time (this store's clock) their role ends. */
+  readonly #writers = new Map<string, { writer: SnapshotWriter; until: number }>()
   /** Per snapshot name, the last write queued: writes of one name run in call order. */
-  #writes = new Map<string, Promise<void>>()
+  #writes = new Map<string, Promise<unknown>>()
   /** Names whose stale temp files (from a process that died mid-save) were removed. */
   readonly #swept = new Set<string>()
   #now: () => number
@@ -227,11 +231,16 @@ export class MemoryStore implements Store {
     } catch (err) {
       return Promise.reject(err)
     }
-    // Copy now: the caller may reuse its array as soon as this returns.
+    const write = this.#writer(name, snapshot)
+    return this.#queue(name, write)
+  }
+
+  /** Writes a copy of `snapshot` (copied now: the caller may reuse its array as soon as this returns). */
+  #writer(name: string, snapshot: StoredSnapshot): () => Promise<void> {
     const copy: StoredSnapshot = { position: snapshot.position, bytes: Uint8Array.prototype.slice.call(snapshot.bytes) }
     const dir = this.#snapshotDir
     const swept = this.#swept
-    const write = dir === undefined
+    return dir === undefined
       ? async () => { this.#snapshots.set(name, copy) }
       : async () => {
         if (!swept.has(name)) {
@@ -240,12 +249,54 @@ export class MemoryStore implements Store {
         }
         await writeSnapshotFile(dir, name, copy)
       }
+  }
+
+  /** Runs `step` after every write of `name` queued before it (writes apply in call order). */
+  #queue<T>(name: string, step: () => Promise<T>): Promise<T> {
     const previous = this.#writes.get(name) ?? Promise.resolve()
-    const next = previous.then(write, write)
+    const next = previous.then(step, step)
     this.#writes.set(name, next)
     const forget = (): void => { if (this.#writes.get(name) === next) this.#writes.delete(name) }
     next.then(forget, forget)
     return next
+  }
+
+  claimSnapshotWriter(name: string, node: string, ttlMs: number): Promise<SnapshotWriter | undefined> {
+    try {
+      checkSnapshotArgs(name)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const now = this.#now()
+    const held = this.#writers.get(name)
+    if (held !== undefined && held.until > now && held.writer.node !== node) return Promise.resolve(undefined)
+    const writer = held !== undefined && held.until > now ? held.writer : { node, epoch: (held?.writer.epoch ?? 0) + 1 }
+    this.#writers.set(name, { writer, until: now + ttlMs })
+    return Promise.resolve(writer)
+  }
+
+  releaseSnapshotWriter(name: string, writer: SnapshotWriter): Promise<void> {
+    const held = this.#writers.get(name)
+    if (held !== undefined && held.writer.node === writer.node && held.writer.epoch === writer.epoch) held.until = 0
+    return Promise.resolve()
+  }
+
+  saveNewerSnapshot(name: string, snapshot: StoredSnapshot, writer: SnapshotWriter): Promise<NewerSnapshotResult> {
+    try {
+      checkSnapshotArgs(name, snapshot.position)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const write = this.#writer(name, snapshot)
+    // Judged and written in the queue of this name: no save can come between the two.
+    return this.#queue(name, async (): Promise<NewerSnapshotResult> => {
+      const held = this.#writers.get(name)
+      if (held === undefined || held.until <= this.#now() || held.writer.node !== writer.node || held.writer.epoch !== writer.epoch) return 'fenced'
+      const stored = this.#snapshotDir === undefined ? this.#snapshots.get(name) : await readSnapshotFile(this.#snapshotDir, name).catch(() => undefined)
+      if (stored !== undefined && stored.position >= snapshot.position) return 'older'
+      await write()
+      return 'saved'
+    })
   }
 
   async loadSnapshot(name: string): Promise<StoredSnapshot | undefined> {

@@ -9,6 +9,7 @@
  *   node:NODE      set: the codes whose entry names NODE
  *   nodes          sorted set: node → the time (ms) its lease runs out
  *   snap:NAME      hash {pos, bytes}: a snapshot, replaced by one HSET
+ *   snapw:NAME     hash {node, epoch, until}: NAME's snapshot writer and when its time ends
  *
  * Every directory operation is one Lua script: each reads the entry, the owner's lease
  * and the cooldown and writes several keys, and must do so as one step for claims to be
@@ -46,6 +47,8 @@ import {
   type RoomRecord,
   type Store,
   type StoredSnapshot,
+  type SnapshotWriter,
+  type NewerSnapshotResult,
 } from './store.js'
 
 export interface RedisStoreOptions extends ExpiryOptions {
@@ -142,6 +145,28 @@ end
 
 /** Scripts by name: ARGV 1-4 are now, orphan TTL, orphan cooldown, prefix; theirs follow. */
 const SCRIPTS = {
+  // name, node, ttl → epoch | nil
+  plClaimWriter: `local key, node, ttl = P .. 'snapw:' .. ARGV[5], ARGV[6], tonumber(ARGV[7])
+local w = redis.call('HMGET', key, 'node', 'epoch', 'until')
+local live = w[3] and tonumber(w[3]) > NOW
+if live and w[1] ~= node then return nil end
+local epoch = tonumber(w[2] or '0')
+if not live then epoch = epoch + 1 end
+redis.call('HSET', key, 'node', node, 'epoch', epoch, 'until', NOW + ttl)
+return epoch`,
+  // name, node, epoch
+  plReleaseWriter: `local key = P .. 'snapw:' .. ARGV[5]
+local w = redis.call('HMGET', key, 'node', 'epoch')
+if w[1] == ARGV[6] and tonumber(w[2]) == tonumber(ARGV[7]) then redis.call('HSET', key, 'until', 0) end
+return 1`,
+  // name, node, epoch, pos, bytes → 'saved' | 'older' | 'fenced'
+  plSaveNewer: `local key, snap = P .. 'snapw:' .. ARGV[5], P .. 'snap:' .. ARGV[5]
+local w = redis.call('HMGET', key, 'node', 'epoch', 'until')
+if w[1] ~= ARGV[6] or tonumber(w[2]) ~= tonumber(ARGV[7]) or not w[3] or tonumber(w[3]) <= NOW then return 'fenced' end
+local pos = redis.call('HGET', snap, 'pos')
+if pos and tonumber(pos) >= tonumber(ARGV[8]) then return 'older' end
+redis.call('HSET', snap, 'pos', ARGV[8], 'bytes', ARGV[9])
+return 'saved'`,
   // code, node → epoch | nil
   plClaim: `local code, node = ARGV[5], ARGV[6]
     if entry(code) or cooling(code) then return false end
@@ -421,6 +446,24 @@ export class RedisStore implements Store {
     // Copied now: the socket may still hold the buffer after this returns.
     const bytes = Buffer.from(snapshot.bytes)
     await this.#command(() => this.#redis.hset(this.#prefix + 'snap:' + name, 'pos', String(snapshot.position), 'bytes', bytes))
+  }
+
+  async claimSnapshotWriter(name: string, node: string, ttlMs: number): Promise<SnapshotWriter | undefined> {
+    checkSnapshotArgs(name)
+    const epoch = await this.#run('plClaimWriter', name, node, Math.max(1, Math.round(ttlMs)))
+    return epoch == null ? undefined : { node, epoch: Number(epoch) }
+  }
+
+  async releaseSnapshotWriter(name: string, writer: SnapshotWriter): Promise<void> {
+    checkSnapshotArgs(name)
+    await this.#run('plReleaseWriter', name, writer.node, writer.epoch)
+  }
+
+  async saveNewerSnapshot(name: string, snapshot: StoredSnapshot, writer: SnapshotWriter): Promise<NewerSnapshotResult> {
+    checkSnapshotArgs(name, snapshot.position)
+    const bytes = Buffer.from(snapshot.bytes)
+    const result = await this.#run('plSaveNewer', name, writer.node, writer.epoch, String(snapshot.position), bytes)
+    return String(result) as NewerSnapshotResult
   }
 
   async loadSnapshot(name: string): Promise<StoredSnapshot | undefined> {

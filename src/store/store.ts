@@ -22,6 +22,18 @@
  *   length checked, fsync'd, renamed over; a crash's stale temp file is removed by the
  *   next process's first save); Redis, what its persistence keeps. A save resolves only
  *   once the snapshot is as durable as that.
+ * - **Snapshot writer and newer-wins saves** (nodes sharing one game's snapshot): one node
+ *   at a time is the *snapshot writer* of a name. `claimSnapshotWriter(name, node, ttlMs)`
+ *   makes `node` the writer until `ttlMs` from now (the store's clock) and returns its
+ *   `SnapshotWriter` (node and fencing epoch) when the name had no writer, its writer's
+ *   time ran out, or `node` already was the writer (then the same epoch, extended);
+ *   otherwise undefined. Epochs of one name only grow. `saveNewerSnapshot(name, snapshot,
+ *   writer)` replaces the snapshot as `saveSnapshot` does, but only while `writer` is still
+ *   the writer (else `'fenced'`) and only when the snapshot is newer, its position greater
+ *   than the stored one's (else `'older'`): a snapshot is never replaced by an older one,
+ *   whatever the order saves arrive in. Both checks and the write are one atomic step.
+ *   `releaseSnapshotWriter` ends a writer's time at once (a graceful stop), if it still is
+ *   the writer.
  * - A failing store rejects the promise (Redis down: `StoreUnavailable`, at once, never
  *   queued until it is back); callers keep serving from memory and log it.
  *
@@ -67,6 +79,15 @@ export interface StoredSnapshot {
   readonly position: number
   readonly bytes: Uint8Array
 }
+
+/** The node that writes a game's snapshots now, and the fencing epoch it got. */
+export interface SnapshotWriter {
+  readonly node: string
+  readonly epoch: number
+}
+
+/** What `saveNewerSnapshot` did: saved, or not because the stored one is as new or newer, or because `writer` lost the role. */
+export type NewerSnapshotResult = 'saved' | 'older' | 'fenced'
 
 /** A player in a room record: its id and, when it joined with one, its sid. */
 export interface RecordPlayer {
@@ -167,6 +188,12 @@ export interface Store {
   saveSnapshot(name: string, snapshot: StoredSnapshot): Promise<void>
   /** The latest snapshot called `name`, or undefined when none was ever saved. */
   loadSnapshot(name: string): Promise<StoredSnapshot | undefined>
+  /** Become (or stay) the snapshot writer of `name` for `ttlMs` (see the contract); undefined: another node is. */
+  claimSnapshotWriter(name: string, node: string, ttlMs: number): Promise<SnapshotWriter | undefined>
+  /** Ends `writer`'s time as the snapshot writer of `name`, if it still is. */
+  releaseSnapshotWriter(name: string, writer: SnapshotWriter): Promise<void>
+  /** Replace the snapshot only if `writer` still writes `name` and the position is newer (see the contract). */
+  saveNewerSnapshot(name: string, snapshot: StoredSnapshot, writer: SnapshotWriter): Promise<NewerSnapshotResult>
 
   /** `node` is live for `ttlMs` from now. */
   renewLease(node: string, ttlMs: number): Promise<void>

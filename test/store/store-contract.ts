@@ -168,4 +168,39 @@ export function storeContract(t: Tap, make: () => StoreUnderTest): void {
     t.equal(got?.position, 99)
     t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(blob(500, 4))))
   })
+
+  t.test('store - snapshot writer: one node at a time; the same node keeps its epoch; a lapsed one is replaced with a greater epoch', async (t) => {
+    const { store, advance } = fresh(t)
+    const a = await store.claimSnapshotWriter('clickplanet', 'n1', 1000)
+    t.ok(a && a.node === 'n1' && a.epoch >= 1, 'the first claim wins')
+    t.equal(await store.claimSnapshotWriter('clickplanet', 'n2', 1000), undefined, 'another node is refused while it runs')
+    t.same(await store.claimSnapshotWriter('clickplanet', 'n1', 1000), a, 'the writer renews, same epoch')
+    t.ok(await store.claimSnapshotWriter('other', 'n2', 1000), 'names are independent')
+    await advance(1001)
+    const b = await store.claimSnapshotWriter('clickplanet', 'n2', 1000)
+    t.ok(b && b.node === 'n2' && b.epoch > a!.epoch, 'after it lapsed, another node takes it with a greater epoch')
+    t.equal(await store.saveNewerSnapshot('clickplanet', { position: 5, bytes: blob(10, 1) }, a!), 'fenced', 'the old writer cannot save')
+    t.equal(await store.loadSnapshot('clickplanet'), undefined, 'and saved nothing')
+    await store.releaseSnapshotWriter('clickplanet', a!)
+    t.equal(await store.claimSnapshotWriter('clickplanet', 'n3', 1000), undefined, 'a stale writer\'s release changes nothing')
+    await store.releaseSnapshotWriter('clickplanet', b!)
+    const c = await store.claimSnapshotWriter('clickplanet', 'n3', 1000)
+    t.ok(c && c.epoch > b!.epoch, 'after a release another node takes it at once')
+  })
+
+  t.test('store - newer snapshots win: an older or equal position never replaces a stored one, in any order', async (t) => {
+    const { store } = fresh(t)
+    const w = (await store.claimSnapshotWriter('clickplanet', 'n1', 60_000))!
+    t.equal(await store.saveNewerSnapshot('clickplanet', { position: 10, bytes: blob(20, 1) }, w), 'saved')
+    t.equal(await store.saveNewerSnapshot('clickplanet', { position: 5, bytes: blob(20, 2) }, w), 'older')
+    t.equal(await store.saveNewerSnapshot('clickplanet', { position: 10, bytes: blob(20, 3) }, w), 'older')
+    const results = await Promise.all([30, 12, 25, 11].map((position, i) =>
+      store.saveNewerSnapshot('clickplanet', { position, bytes: blob(20, 10 + i) }, w)))
+    t.equal(results[0], 'saved', 'the newest, called first, is saved')
+    t.same(results.slice(1), ['older', 'older', 'older'], 'those called after it are older')
+    const got = await store.loadSnapshot('clickplanet')
+    t.equal(got?.position, 30)
+    t.ok(got && Buffer.from(got.bytes).equals(Buffer.from(blob(20, 10))), 'with its bytes')
+    await t.rejects(store.saveNewerSnapshot('.bad', { position: 1, bytes: blob(1, 1) }, w), TypeError)
+  })
 }

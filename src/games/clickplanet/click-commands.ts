@@ -17,6 +17,8 @@ export interface ClickCounters {
   invalid: number
   rateLimited: number
   failed: number
+  /** Stored by the log but not applied here within the wait (answered 503; part of `failed`). */
+  notApplied: number
 }
 
 /**
@@ -25,7 +27,7 @@ export interface ClickCounters {
  * log. A click is acknowledged only after the log accepted it.
  */
 export class ClickCommands {
-  readonly counters: ClickCounters = { accepted: 0, invalid: 0, rateLimited: 0, failed: 0 }
+  readonly counters: ClickCounters = { accepted: 0, invalid: 0, rateLimited: 0, failed: 0, notApplied: 0 }
   readonly #map: ClickPlanetMap
   readonly #log: EventLog
   readonly #limiter: RateLimiter
@@ -37,10 +39,18 @@ export class ClickCommands {
   /** Why clicks are refused (shutting down, projection stopped); undefined while accepting. */
   #refusal: string | undefined
 
-  constructor(map: ClickPlanetMap, log: EventLog, limiter: RateLimiter) {
+  readonly #applied: ((position: number) => Promise<boolean>) | undefined
+
+  /**
+   * `applied(position)` resolves true once this node's projection applied `position`
+   * (false when it gave up waiting): a click is answered only then, so a read on this node
+   * right after shows it. In-process logs apply before `append` resolves.
+   */
+  constructor(map: ClickPlanetMap, log: EventLog, limiter: RateLimiter, applied?: (position: number) => Promise<boolean>) {
     this.#map = map
     this.#log = log
     this.#limiter = limiter
+    this.#applied = applied
   }
 
   /** Refuse clicks from now on (shutdown). */
@@ -83,11 +93,20 @@ export class ClickCommands {
     }
     const timestampNs = this.#epochNs + process.hrtime.bigint()
     const clickId = `${this.#node}-${(++this.#seq).toString(36)}`
+    let position: number
     try {
-      await this.#log.append({ tileId: req.tileId, countryId: req.countryId, timestampNs, clickId })
+      position = await this.#log.append({ tileId: req.tileId, countryId: req.countryId, timestampNs, clickId })
     } catch (err) {
       this.counters.failed++
       return { ok: false, kind: 'unavailable', error: `click not stored: ${err instanceof Error ? err.message : String(err)}` }
+    }
+    if (this.#applied !== undefined && !(await this.#applied(position))) {
+      this.counters.failed++
+      this.counters.notApplied++
+      return {
+        ok: false, kind: 'unavailable',
+        error: `click stored at log position ${position}, but this node has not applied it yet (it is behind the log); it will show once it catches up`,
+      }
     }
     this.counters.accepted++
     return { ok: true, response: { timestampNs, clickId } }

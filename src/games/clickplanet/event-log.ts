@@ -100,6 +100,18 @@ export class LogTrimmedError extends Error {
 }
 
 /**
+ * The log's history was replaced under a subscription (a JetStream stream deleted and
+ * created again): its positions now name other clicks. The consumer must rebuild from a
+ * snapshot of the new history, or from scratch, never carry on.
+ */
+export class LogReplacedError extends Error {
+  override readonly name = 'LogReplacedError'
+  constructor(readonly was: string, readonly now: string) {
+    super(`the click log was replaced: it was ${was}, it is ${now} now`)
+  }
+}
+
+/**
  * The stored log cannot be used as it is, and choosing what to give up is an operator's
  * call: the message (one line) names the file, the byte offset, what is at stake and the
  * ways out. `partyline serve` prints it and exits with status 3.

@@ -37,6 +37,8 @@ import type { EventLog } from './event-log.js'
 import { FileEventLog } from './event-log-file.js'
 import type { SnapshotRef } from './event-log-recovery.js'
 import { MemoryEventLog } from './event-log-memory.js'
+import { JetStreamEventLog, type JetStreamLogOptions } from './event-log-jetstream.js'
+import { LogFollower } from './log-follower.js'
 import { HttpApi } from './http-api.js'
 import { ListenerHub } from './listener-hub.js'
 import { ClickPlanetMap, defaultMapPath } from './map.js'
@@ -44,7 +46,7 @@ import { PlanetGame, type PlanetCounters } from './planet-room.js'
 import { Projection } from './projection.js'
 import { RateLimiter } from './rate-limiter.js'
 import { ReadModels } from './read-models.js'
-import { StoreSnapshots, type Snapshot, type SnapshotStore } from './snapshot.js'
+import { ClusterSnapshots, StoreSnapshots, type Snapshot, type SnapshotStore } from './snapshot.js'
 import { SnapshotScheduler } from './snapshot-scheduler.js'
 
 export { registerClickPlanetMetrics } from './metrics.js'
@@ -85,6 +87,20 @@ export interface ClickPlanetOptions {
    */
   log?: EventLog
   /**
+   * Follow a JetStream stream (a cluster) instead of the embedded log; ClickPlanet builds
+   * the log and closes it. Its `health` is the `jetstream` readiness component.
+   */
+  jetstream?: Omit<JetStreamLogOptions, 'logger'>
+  /**
+   * How long a click waits, after the log acknowledged it, for this node's projection to
+   * apply it before it is answered 503 (default 5 s). In-process logs apply at once.
+   */
+  applyWaitMs?: number
+  /** This node's id (the snapshot writer's name in a cluster). */
+  nodeId?: string
+  /** With JetStream: how long start-up waits to catch up before serving (default 10 s). */
+  startWaitMs?: number
+  /**
    * Where ClickPlanet says whether clicks can be stored (the server's `clickplanet_log`
    * component of `/readyz` and `partyline_ready`): failing while the log refuses writes, or
    * for good once the projection stopped following the log.
@@ -109,7 +125,21 @@ export interface ClickPlanetStats {
    */
   readonly projectionStopped: string | undefined
   readonly logPosition: number
+  /** Entries the log holds that this node has not applied yet (its lag behind the stream). */
+  readonly logLag: number
+  /** Times the projection subscribed to the log again after delivery stopped (NATS lost). */
+  readonly logResubscribes: number
+  /** Times the projection was rebuilt (the log trimmed past it, or replaced). */
+  readonly logRebuilds: number
+  /** Clicks JetStream did not acknowledge, or that were refused while it was unreachable. */
+  readonly publishFailures: number
   readonly snapshotPosition: number
+  /** When this node last saved a snapshot, ms since the epoch (0: never). */
+  readonly snapshotSavedAt: number
+  /** Snapshots this node saved. */
+  readonly snapshotsSaved: number
+  /** Saves skipped: another node writes the snapshots, or a newer one was stored. */
+  readonly snapshotsSkipped: number
   readonly tiles: number
   readonly listeners: number
   /** Listeners closed with 1013 for reading too slowly. */
@@ -171,7 +201,12 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   let fileLog: FileEventLog | undefined
   let log: EventLog
   let useSnapshot: boolean
-  if (opts.log !== undefined || opts.dataDir === undefined) {
+  let remote: JetStreamEventLog | undefined
+  if (opts.jetstream !== undefined) {
+    // The stream's identity is known once it is reached: the snapshot is judged then.
+    log = remote = new JetStreamEventLog({ ...opts.jetstream, logger })
+    useSnapshot = false
+  } else if (opts.log !== undefined || opts.dataDir === undefined) {
     log = opts.log ?? new MemoryEventLog()
     useSnapshot = snapshotFits(log, ref, logger)
   } else {
@@ -195,12 +230,37 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     useSnapshot = fileLog.recovery.useSnapshot
   }
 
+  // In a cluster, snapshots are the Store's, per stream incarnation, one writer at a time.
+  const snapshots: SnapshotStore = remote === undefined
+    ? store
+    : new ClusterSnapshots(opts.store ?? ownStore!, log, opts.nodeId ?? 'clickplanet', 2 * (opts.snapshotIntervalMs ?? 60_000) + 5000)
   const projection = new Projection(map.tileCount)
-  if (useSnapshot && snapshot !== undefined) projection.restore(snapshot)
-  const fromSnapshot = projection.position
   let scheduler: SnapshotScheduler | undefined
   let commands: ClickCommands | undefined
   let closing: Promise<void> | undefined
+  const hub = new ListenerHub()
+  let firstRestore = remote === undefined
+  let fromSnapshot = 0
+  // Where following starts: the snapshot the start chose; on a rebuild (the log trimmed past
+  // the projection, or replaced), the newest snapshot of the log's current history, or empty.
+  const restore = async (): Promise<void> => {
+    let chosen: Snapshot | undefined
+    if (firstRestore) {
+      firstRestore = false
+      if (useSnapshot && snapshot !== undefined) chosen = snapshot
+    } else {
+      const latest = await snapshots.load().catch((err: unknown) => {
+        logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
+        return undefined
+      })
+      if (latest !== undefined && latest.mapChecksum === map.checksum &&
+        snapshotFits(log, { logId: latest.logId ?? '', position: latest.position }, logger)) chosen = latest
+    }
+    if (chosen !== undefined) projection.restore(chosen)
+    else projection.reset()
+    fromSnapshot = projection.position
+    if (scheduler !== undefined) scheduler.savedPosition = projection.position
+  }
   // Reads come from the projection: if it stops following the log, new clicks would be
   // stored and acknowledged but never show. Refuse them (503) and say why instead.
   const projectionStopped = (err: unknown): void => {
@@ -211,25 +271,58 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     commands?.refuse(stopped)
     readiness?.failing(stopped)
   }
-  const subscription = log.subscribe(projection.position + 1, (entry) => {
-    projection.apply(entry)
-    scheduler?.applied()
+  const follower = new LogFollower({
+    log, projection, restore, logger,
+    onApplied: () => scheduler?.applied(),
+    onStopped: projectionStopped,
+    onRebuilt: () => {
+      // What listeners were told and what caches hold belong to the old state: listeners
+      // reconnect (1012) and read the map again.
+      hub.closeAll(CloseCode.ServiceRestart)
+      logger.warn({ position: projection.position }, 'clickplanet: projection rebuilt')
+    },
   })
-  subscription.done.catch(projectionStopped)
-  try {
-    await subscription.caughtUp
-  } catch (err) {
-    await log.close()
-    throw err
+  if (remote === undefined) {
+    try {
+      await follower.start()
+      await follower.caughtUp
+    } catch (err) {
+      follower.close()
+      await log.close()
+      throw err
+    }
+  } else {
+    // JetStream may be down at start: the node serves (reads from the snapshot, clicks
+    // 503) and follows once it is reachable.
+    const begin = remote.whenReady.then(() => follower.start())
+    begin.catch((err: unknown) => logger.error({ err }, 'clickplanet: could not start following the click stream'))
+    await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
   }
   // The file log drops what a snapshot holds once that snapshot survives a crash, when the
   // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
   const compactable = fileLog !== undefined && (opts.store ?? ownStore!).durableSnapshots === true ? fileLog : undefined
   const compactBytes = 4 * 9 * map.tileCount
-  scheduler = new SnapshotScheduler(projection, store, map.checksum, {
+  const intervalMs = opts.snapshotIntervalMs ?? 60_000
+  /** The stream may be trimmed through here: the position of the snapshot before the newest. */
+  let trimmable = 0
+  scheduler = new SnapshotScheduler(projection, snapshots, map.checksum, {
     everyClicks: opts.snapshotEveryClicks ?? 100_000,
-    intervalMs: opts.snapshotIntervalMs ?? 60_000,
-    logId: log.id ?? '',
+    intervalMs,
+    logId: () => follower.historyId ?? log.id ?? '',
+    ...(remote && {
+      // The stream keeps what the previous snapshot does not hold: a node a little behind
+      // the newest snapshot (its lag) keeps reading without a rebuild; one behind the
+      // previous snapshot is told the stream was trimmed, and rebuilds from the newest.
+      onSaved: (position: number) => {
+        const through = trimmable
+        trimmable = position
+        if (through <= 0) return
+        remote.trimThrough(through).then(
+          (dropped) => { if (dropped > 0) logger.info({ position: through, dropped }, `clickplanet: trimmed the click stream: it starts after position ${through} now`) },
+          (err: unknown) => logger.warn({ err, position: through }, 'clickplanet: trimming the click stream failed; it keeps what it had'),
+        )
+      },
+    }),
     ...(compactable && {
       onSaved: (position: number) => {
         compactable.compact(position, compactBytes).then(
@@ -244,10 +337,10 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   scheduler.savedPosition = fromSnapshot
   scheduler.applied()
 
-  commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst))
+  const applyWaitMs = opts.applyWaitMs ?? 5000
+  commands = new ClickCommands(map, log, new RateLimiter(opts.clickRate, opts.clickBurst), (position) => follower.waitFor(position, applyWaitMs))
   if (stopped !== undefined) commands.refuse(stopped)
   const reads = new ReadModels(projection)
-  const hub = new ListenerHub()
   projection.onChange((change) => hub.broadcast(change.bytes))
   const planet = new PlanetGame(commands, projection)
   const http = new HttpApi({
@@ -267,11 +360,18 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     get clicksInvalid() { return cmds.counters.invalid },
     get clicksRateLimited() { return cmds.counters.rateLimited },
     get clicksFailed() { return cmds.counters.failed },
-    get logFailures() { return fileLog?.failures ?? 0 },
+    get logFailures() { return fileLog?.failures ?? remote?.publishFailures ?? 0 },
     get snapshotFailures() { return sched.failures },
     get projectionStopped() { return stopped },
     get logPosition() { return projection.position },
     get snapshotPosition() { return sched.savedPosition },
+    get snapshotSavedAt() { return sched.savedAt },
+    get snapshotsSaved() { return sched.saves },
+    get snapshotsSkipped() { return sched.skipped },
+    get logLag() { return follower.lag },
+    get logResubscribes() { return follower.resubscribes },
+    get logRebuilds() { return follower.rebuilds },
+    get publishFailures() { return remote?.publishFailures ?? 0 },
     get tiles() { return map.tileCount },
     get listeners() { return hub.size },
     get listenersDropped() { return hub.dropped },
@@ -292,9 +392,18 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     close() {
       closing ??= (async () => {
         cmds.close()
-        await log.close()
-        subscription.close()
-        await sched.close()
+        if (remote === undefined) {
+          // The embedded log first: the final snapshot must not hold clicks the log lost.
+          await log.close()
+          follower.close()
+          await sched.close()
+        } else {
+          // The stream outlives this node: snapshot what it applied, hand the writer role on.
+          follower.close()
+          await sched.close()
+          if (snapshots instanceof ClusterSnapshots) await snapshots.release()
+          await log.close()
+        }
         await ownStore?.close()
         planet.detach()
         hub.closeAll(CloseCode.ServiceRestart)

@@ -39,6 +39,17 @@ export function registerClickPlanetMetrics(registry: Registry, planet: { readonl
     undefined, () => [['', s().logFailures]])
   counter(registry, 'partyline_clickplanet_snapshot_failures_total', 'Snapshots that could not be saved (the previous one stayed in place).',
     undefined, () => [['', s().snapshotFailures]])
+  counter(registry, 'partyline_clickplanet_publish_failures_total', 'Clicks the JetStream stream did not acknowledge, or refused (503) while it was unreachable (cluster only).',
+    undefined, () => [['', s().publishFailures]])
+  counter(registry, 'partyline_clickplanet_snapshots_total', 'Snapshot saves by outcome: saved by this node, or skipped (another node writes them, or a newer one is stored).',
+    'outcome', () => [['saved', s().snapshotsSaved], ['skipped', s().snapshotsSkipped]])
+  counter(registry, 'partyline_clickplanet_log_resubscribes_total', 'Times this node subscribed to the click log again after delivery stopped (NATS lost and back).',
+    undefined, () => [['', s().logResubscribes]])
+  counter(registry, 'partyline_clickplanet_log_rebuilds_total', 'Times this node rebuilt its projection: the click stream was trimmed past it or replaced.',
+    undefined, () => [['', s().logRebuilds]])
+  gauge(registry, 'partyline_clickplanet_stream_lag', 'Clicks the log holds that this node has not applied yet (its lag behind the stream).', () => s().logLag)
+  gauge(registry, 'partyline_clickplanet_snapshot_age_seconds', 'Seconds since this node last saved a snapshot (-1: it has not saved one).',
+    () => (s().snapshotSavedAt === 0 ? -1 : (Date.now() - s().snapshotSavedAt) / 1000))
   gauge(registry, 'partyline_clickplanet_listeners', 'Open /ws/listen sockets.', () => s().listeners)
   gauge(registry, 'partyline_clickplanet_listener_broadcast_seconds', 'How long the last update took to write to every /ws/listen socket.',
     () => s().listenerBroadcastMs / 1000)

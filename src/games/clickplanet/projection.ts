@@ -54,7 +54,9 @@ export class Projection implements OwnershipColumns {
   get version(): number { return this.#version }
   /**
    * Log position of the last entry that changed owners or scores (0: none yet). Two states
-   * with the same `changedAt` read the same, so read models are keyed on it.
+   * with the same `changedAt` read the same, so read models are keyed on it. It never goes
+   * back: after a rebuild onto an earlier position (a replaced log) it counts on from where
+   * it was until the log's positions pass it.
    */
   get changedAt(): number { return this.#changedAt }
 
@@ -90,7 +92,7 @@ export class Projection implements OwnershipColumns {
     this.#scores[k]!++
     if (previous !== 0) this.#scores[previous]!--
     this.#version++
-    this.#changedAt = entry.position
+    this.#changedAt = entry.position > this.#changedAt ? entry.position : this.#changedAt + 1
     if (this.#listeners.size === 0) return
     const previousCountryId = this.codes[previous]!
     const change: OwnerChange = {
@@ -129,7 +131,12 @@ export class Projection implements OwnershipColumns {
     }
     this.#scores[0] = 0
     this.#position = s.position
-    this.#changedAt = s.position
+    this.#changedAt = s.position > this.#changedAt ? s.position : this.#changedAt + 1
     this.#version++
+  }
+
+  /** Back to no owners at position 0 (a rebuild from the start of a log). */
+  reset(): void {
+    this.restore({ position: 0, codes: this.codes, owners: new Uint8Array(this.tileCount), timesNs: new BigUint64Array(this.tileCount) })
   }
 }

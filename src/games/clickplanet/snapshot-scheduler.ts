@@ -7,8 +7,8 @@ export interface SnapshotSchedulerOptions {
   readonly everyClicks: number
   /** …or after this long, if anything was applied. */
   readonly intervalMs: number
-  /** `EventLog.id` of the log the projection follows, recorded in every snapshot. */
-  readonly logId: string
+  /** `EventLog.id` of the log the projection follows, recorded in every snapshot (read at each save: a log may be replaced). */
+  readonly logId: () => string
   /** Called after a snapshot is saved (the Store has it, as durably as it promises). */
   readonly onSaved?: (position: number) => void
 }
@@ -25,13 +25,21 @@ export class SnapshotScheduler {
   readonly #store: SnapshotStore
   readonly #mapChecksum: number
   readonly #every: number
-  readonly #logId: string
+  readonly #logId: () => string
   readonly #onSaved: ((position: number) => void) | undefined
   readonly #logger: Logger
   readonly #timer: NodeJS.Timeout
   #saving: Promise<void> | undefined
-  /** Position of the last snapshot saved. */
+  /** Position of the last save tried (saved or skipped): the cadence counts from it. */
+  #triedPosition: number
+  /** Position of the last snapshot saved (or restored from). */
   savedPosition: number
+  /** When the last snapshot was saved (ms since the epoch; 0: none by this process). */
+  savedAt = 0
+  /** Snapshots saved. */
+  saves = 0
+  /** Saves skipped because another node writes the snapshots or a newer one is stored. */
+  skipped = 0
   /** Snapshots that failed to save. */
   failures = 0
 
@@ -44,27 +52,36 @@ export class SnapshotScheduler {
     this.#onSaved = opts.onSaved
     this.#logger = logger
     this.savedPosition = projection.position
+    this.#triedPosition = projection.position
     this.#timer = setInterval(() => { void this.#save() }, opts.intervalMs)
     this.#timer.unref()
   }
 
   /** Call after applying entries; snapshots when enough have accumulated. */
   applied(): void {
-    if (this.#saving === undefined && this.#projection.position - this.savedPosition >= this.#every) void this.#save()
+    if (this.#saving === undefined && this.#projection.position - Math.max(this.savedPosition, this.#triedPosition) >= this.#every) void this.#save()
   }
 
   #save(): Promise<void> {
     if (this.#saving !== undefined) return this.#saving
-    if (this.#projection.position === this.savedPosition) return Promise.resolve()
+    if (this.#projection.position === this.savedPosition || this.#projection.position === this.#triedPosition) return Promise.resolve()
     const state = this.#projection.state()
+    this.#triedPosition = state.position
     let saved = false
-    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId: this.#logId })
-      .then(() => {
+    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId: this.#logId() })
+      .then((result) => {
+        if (result === false) {
+          this.skipped++
+          return
+        }
         saved = true
+        this.saves++
         this.savedPosition = state.position
+        this.savedAt = Date.now()
         this.#onSaved?.(state.position)
       }, (err: unknown) => {
         this.failures++
+        this.#triedPosition = this.savedPosition
         this.#logger.error({ err, position: state.position, previous: this.savedPosition },
           `clickplanet: snapshot at ${state.position} failed; ${this.savedPosition === 0 ? 'there is no previous snapshot' : `the previous snapshot at ${this.savedPosition} stays in place`}`)
       })

@@ -22,7 +22,8 @@ export interface Snapshot extends ProjectionState {
  *   unreadable (the caller decides whether to start from an empty projection).
  */
 export interface SnapshotStore {
-  save(snapshot: Snapshot): Promise<void>
+  /** Resolves false when it chose not to save (another node writes snapshots, or a newer one is stored). */
+  save(snapshot: Snapshot): Promise<boolean | void>
   load(): Promise<Snapshot | undefined>
 }
 
@@ -103,5 +104,54 @@ export class StoreSnapshots implements SnapshotStore {
       throw new Error(`snapshot says position ${snapshot.position}, the store ${stored.position}`)
     }
     return snapshot
+  }
+}
+
+/**
+ * ClickPlanet's snapshots in a cluster: in the shared Store, one per incarnation of the
+ * click stream (the name carries the stream's identity, and so does the snapshot), written
+ * by one node at a time (the Store's snapshot writer, claimed at each save for `ttlMs`) and
+ * only when newer than the stored one. A node that is not the writer skips its save; when
+ * the writer stops saving (it died), its time runs out and another node takes over.
+ */
+export class ClusterSnapshots implements SnapshotStore {
+  readonly #store: Store
+  readonly #log: { readonly id?: string | undefined }
+  readonly #node: string
+  readonly #ttlMs: number
+  #writer: { name: string; node: string; epoch: number } | undefined
+
+  constructor(store: Store, log: { readonly id?: string | undefined }, node: string, ttlMs: number) {
+    this.#store = store
+    this.#log = log
+    this.#node = node
+    this.#ttlMs = ttlMs
+  }
+
+  /** The Store name of the snapshots of the log history `logId`. */
+  static nameOf(logId: string): string {
+    return `clickplanet.${logId.replace(/[^A-Za-z0-9_-]+/g, '-')}`.slice(0, 100)
+  }
+
+  async save(snapshot: Snapshot): Promise<boolean> {
+    if (!snapshot.logId) return false
+    const name = ClusterSnapshots.nameOf(snapshot.logId)
+    const writer = await this.#store.claimSnapshotWriter(name, this.#node, this.#ttlMs)
+    if (writer === undefined) return false
+    this.#writer = { name, ...writer }
+    const result = await this.#store.saveNewerSnapshot(name, { position: snapshot.position, bytes: encodeSnapshot(snapshot) }, writer)
+    return result === 'saved'
+  }
+
+  async load(): Promise<Snapshot | undefined> {
+    const id = this.#log.id
+    if (id === undefined) return undefined
+    return new StoreSnapshots(this.#store, ClusterSnapshots.nameOf(id)).load()
+  }
+
+  /** Gives the writer role up (a graceful stop: another node may take it at once). */
+  async release(): Promise<void> {
+    const w = this.#writer
+    if (w !== undefined) await this.#store.releaseSnapshotWriter(w.name, w).catch(() => {})
   }
 }

@@ -2,19 +2,10 @@ import { appendFile, mkdtemp, rm, stat, truncate } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { LogClosedError, LogTrimmedError, type EventLog, type LogEntry } from '../../../src/games/clickplanet/event-log.js'
+import { LogTrimmedError, type LogEntry } from '../../../src/games/clickplanet/event-log.js'
 import { FileEventLog } from '../../../src/games/clickplanet/event-log-file.js'
 import { MemoryEventLog } from '../../../src/games/clickplanet/event-log-memory.js'
-import type { Click } from '../../../src/games/clickplanet/messages.js'
-
-const clickOf = (i: number): Click => ({ tileId: i % 1000, countryId: i % 2 ? 'fr' : 'de', timestampNs: 1_700_000_000_000_000_000n + BigInt(i), clickId: `c${i}` })
-
-interface Factory {
-  readonly name: string
-  open(): Promise<EventLog>
-  /** Reopens the same log (memory: undefined, not durable). */
-  reopen?(): Promise<EventLog>
-}
+import { clickOf, eventLogContract } from './event-log-contract.js'
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cp-log-'))
@@ -22,76 +13,15 @@ async function tempDir(t: Test): Promise<string> {
   return dir
 }
 
-/** The EventLog contract, run against every implementation. */
-function conformance(impl: string, factory: (t: Test) => Promise<Factory>): void {
-  t.test(`event log (${impl}) - positions are consecutive from 1 and replay is in order`, async (t) => {
-    const f = await factory(t)
-    const log = await f.open()
-    const positions = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(clickOf(i))))
-    t.same(positions, Array.from({ length: 50 }, (_, i) => i + 1), `${f.name}: append order is position order`)
-    t.equal(log.head, 50)
-    const seen: LogEntry[] = []
-    const sub = log.subscribe(20, (e) => seen.push(e))
-    await sub.caughtUp
-    t.same(seen.map((e) => e.position), Array.from({ length: 31 }, (_, i) => i + 20))
-    t.same(seen[0]!.click, clickOf(19))
-    await log.append(clickOf(50))
-    t.equal(seen.at(-1)!.position, 51, 'live entries follow replay')
-    sub.close()
-    await log.append(clickOf(51))
-    t.equal(seen.length, 32, 'nothing after close')
-    await log.close()
-    await t.rejects(log.append(clickOf(0)), LogClosedError)
-  })
-
-  t.test(`event log (${impl}) - appends during replay are delivered once, without gaps`, async (t) => {
-    const f = await factory(t)
-    const log = await f.open()
-    for (let i = 0; i < 3000; i++) void log.append(clickOf(i))
-    await log.append(clickOf(3000))
-    const seen: number[] = []
-    const sub = log.subscribe(1, (e) => seen.push(e.position))
-    const more = Promise.all(Array.from({ length: 500 }, (_, i) => log.append(clickOf(3001 + i))))
-    await sub.caughtUp
-    await more
-    t.same(seen, Array.from({ length: 3501 }, (_, i) => i + 1), `${f.name}: every position once, in order`)
-    await log.close()
-  })
-
-  t.test(`event log (${impl}) - a throwing handler is closed and told why; others go on`, async (t) => {
-    const f = await factory(t)
-    const log = await f.open()
-    const good: number[] = []
-    const bad = log.subscribe(1, () => { throw new Error('bad consumer') })
-    const fine = log.subscribe(1, (e) => good.push(e.position))
-    await log.append(clickOf(1))
-    await log.append(clickOf(2))
-    t.same(good, [1, 2])
-    await t.rejects(bad.done, /bad consumer/, 'done rejects with the handler\'s error')
-    const closedByCaller = log.subscribe(1, () => {})
-    await closedByCaller.caughtUp
-    closedByCaller.close()
-    await t.resolves(closedByCaller.done, 'done resolves after close()')
-    await log.close()
-    await t.resolves(fine.done, 'and when the log closes')
-  })
-
-  t.test(`event log (${impl}) - a handler throwing during replay: caughtUp and done reject`, async (t) => {
-    const f = await factory(t)
-    const log = await f.open()
-    await log.append(clickOf(1))
-    await log.append(clickOf(2))
-    const sub = log.subscribe(1, (e) => { if (e.position === 2) throw new Error('cannot apply') })
-    await t.rejects(sub.caughtUp, /cannot apply/)
-    await t.rejects(sub.done, /cannot apply/)
-    await log.close()
-  })
-}
-
-conformance('memory', async () => ({ name: 'memory', open: async () => new MemoryEventLog() }))
-conformance('file', async (t) => {
+eventLogContract('memory', async () => ({
+  name: 'memory', consecutive: true, deliversBeforeAck: true, open: async () => new MemoryEventLog(),
+}))
+eventLogContract('file', async (t) => {
   const dir = await tempDir(t)
-  return { name: 'file', open: () => FileEventLog.open(join(dir, 'clicks.log'), { fsync: false }) }
+  return {
+    name: 'file', consecutive: true, deliversBeforeAck: true,
+    open: () => FileEventLog.open(join(dir, 'clicks.log'), { fsync: false }),
+  }
 })
 
 t.test('memory log - a position older than the retained window is refused', async (t) => {

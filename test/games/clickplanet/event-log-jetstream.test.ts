@@ -1,0 +1,104 @@
+/**
+ * The JetStream click log against a real nats-server with JetStream (file storage): the
+ * EventLog contract, then what only it does (click ids stored once, trimming, a replaced
+ * stream, NATS killed and restarted).
+ */
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { connect } from 'nats'
+import { LogFailedError, LogReplacedError, LogTrimmedError, type LogEntry } from '../../../src/games/clickplanet/event-log.js'
+import { JetStreamEventLog } from '../../../src/games/clickplanet/event-log-jetstream.js'
+import { Readiness } from '../../../src/readiness.js'
+import { NatsServer } from '../../helpers/nats-server.js'
+import { clickOf, eventLogContract, until } from './event-log-contract.js'
+
+const nats = await NatsServer.start({ jetstream: true })
+t.teardown(() => nats.stop())
+const streamName = (): string => `T${randomBytes(6).toString('hex').toUpperCase()}`
+/** A log on a stream and subjects of its own. */
+const fresh = (name = streamName()): Promise<JetStreamEventLog> => JetStreamEventLog.open({ servers: nats.url, stream: name, subjects: name.toLowerCase() })
+
+eventLogContract('jetstream', async () => ({
+  name: 'jetstream', consecutive: false, deliversBeforeAck: false,
+  open: () => fresh(),
+}))
+
+t.test('jetstream log - a click published twice (a retry) is stored once, at one position', async (t) => {
+  const log = await fresh()
+  t.teardown(() => log.close())
+  t.match(log.id, /^T[0-9A-F]+@\d{4}-/, 'the id is the stream name and its creation time')
+  const a = await log.append(clickOf(1))
+  const again = await log.append(clickOf(1))
+  const b = await log.append(clickOf(2))
+  t.equal(again, a, 'the retry gets the first position')
+  const seen: LogEntry[] = []
+  const sub = log.subscribe(1, (e) => seen.push(e))
+  await sub.caughtUp
+  t.same(seen.map((e) => [e.position, e.click.clickId]), [[a, 'c1'], [b, 'c2']])
+  sub.close()
+})
+
+t.test('jetstream log - subscribing below the first retained position: LogTrimmedError; a reader overtaken by a trim is told so', async (t) => {
+  const log = await fresh()
+  t.teardown(() => log.close())
+  for (let i = 0; i < 20; i++) await log.append(clickOf(i))
+  t.equal(await log.trimThrough(10), 10, 'positions 1-10 dropped')
+  await t.rejects(log.subscribe(5, () => {}).caughtUp, LogTrimmedError)
+  const seen: number[] = []
+  await log.subscribe(11, (e) => seen.push(e.position)).caughtUp
+  t.same(seen, [11, 12, 13, 14, 15, 16, 17, 18, 19, 20], 'from the first retained position on')
+  // A reader waiting at 21 while the stream is trimmed past it: the next entry it gets
+  // is beyond a hole, and it says so instead of skipping the hole.
+  const late = log.subscribe(21, () => {})
+  await late.caughtUp
+  await log.trimThrough(25)
+  for (let i = 0; i < 3; i++) await log.append(clickOf(100 + i))
+  await t.rejects(late.done, LogTrimmedError, 'a reader overtaken by a trim fails, it never skips')
+  await t.rejects(log.subscribe(21, () => {}).caughtUp, LogTrimmedError)
+})
+
+t.test('jetstream log - a stream deleted and created again: readers fail with LogReplacedError, the log takes the new id', async (t) => {
+  const name = streamName()
+  const log = await fresh(name)
+  t.teardown(() => log.close())
+  for (let i = 0; i < 5; i++) await log.append(clickOf(i))
+  const before = log.id
+  const seen: number[] = []
+  const sub = log.subscribe(1, (e) => seen.push(e.position))
+  await sub.caughtUp
+  const nc = await connect({ servers: nats.url })
+  const jsm = await nc.jetstreamManager()
+  await jsm.streams.delete(name)
+  await nc.close()
+  await t.rejects(sub.done, LogReplacedError, 'the reader notices (idle, it looks at the stream)')
+  t.not(log.id, before, 'a new incarnation, a new id')
+  t.same(seen, [1, 2, 3, 4, 5], 'nothing of the new history reached the old reader')
+  const p = await log.append(clickOf(9))
+  t.equal(p, 1, 'the new stream numbers from 1 again')
+})
+
+t.test('jetstream log - NATS killed: appends fail at once, readers end (LogFailedError); restarted: it serves again', async (t) => {
+  const own = await NatsServer.start({ jetstream: true })
+  t.teardown(() => own.stop())
+  const readiness = new Readiness()
+  const log = await JetStreamEventLog.open({ servers: own.url, health: readiness.component('jetstream'), ackWaitMs: 2000 })
+  t.teardown(() => log.close())
+  const acked = [await log.append(clickOf(1)), await log.append(clickOf(2))]
+  const sub = log.subscribe(1, () => {})
+  await sub.caughtUp
+  await own.kill()
+  await t.rejects(sub.done, LogFailedError, 'the reader ends: its consumer must subscribe again')
+  await until(() => readiness.ready === false, 'readiness to say jetstream is down')
+  t.match(readiness.report()['jetstream'], /unreachable/)
+  await t.rejects(log.append(clickOf(3)), LogFailedError, 'a click while down is refused, not queued')
+  t.ok(log.publishFailures >= 1, 'and counted')
+  await own.restart()
+  await until(() => log.usable, 'the log to be usable again', 20_000)
+  t.equal(readiness.ready, true)
+  const p = await log.append(clickOf(4))
+  const seen: LogEntry[] = []
+  await log.subscribe(1, (e) => seen.push(e)).caughtUp
+  t.same(seen.map((e) => e.click.clickId), ['c1', 'c2', 'c4'], 'every acknowledged click is still there, in order')
+  t.equal(seen.at(-1)!.position, p)
+  t.same(seen.slice(0, 2).map((e) => e.position), acked)
+})
