@@ -161,6 +161,8 @@ export class Cluster {
    * their records stay for adoption). Resolves when done or at the deadline.
    */
   async handOver(deadline: number): Promise<void> {
+    // From here on this node's rooms end on purpose: nothing may adopt them back.
+    this.#failover.stop()
     const { store, node, registry, logger } = this.#opts
     const live = await store.nodes().then((n) => n.live.filter((x) => x !== node), () => [] as string[])
     if (live.length === 0) return

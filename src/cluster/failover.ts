@@ -36,6 +36,8 @@ export class Failover {
   readonly #gone = new Set<string>()
   #stopped = false
   #failing = false
+  /** Own codes not running here, seen in the last round. */
+  #strays = new Set<string>()
 
   constructor(opts: FailoverOptions) {
     this.#opts = opts
@@ -79,11 +81,14 @@ export class Failover {
       }
       await this.#adoptAll(dead)
     }
-    // A node restarted with the same id finds its old rooms in the directory: adopt them too.
-    if (this.#first) {
-      this.#first = false
-      await this.#adoptAll(node)
-    }
+    // Rooms the directory says are this node's but that do not run here: a node restarted
+    // with the same id, or a hand-over whose message never arrived. Adopted from their
+    // records once seen two rounds in a row (a claim in flight is never mistaken for one).
+    const strays = (await store.roomsOf(node)).filter((code) => registry.ownership(code) === undefined)
+    const confirmed = this.#first ? strays : strays.filter((code) => this.#strays.has(code))
+    this.#first = false
+    this.#strays = new Set(strays)
+    if (confirmed.length > 0) await this.#adopt(node, confirmed)
     if (Date.now() - this.#lastVerify >= VERIFY_EVERY_MS) {
       this.#lastVerify = Date.now()
       await registry.verify()
@@ -91,8 +96,11 @@ export class Failover {
   }
 
   async #adoptAll(from: string): Promise<void> {
+    await this.#adopt(from, await this.#opts.store.roomsOf(from))
+  }
+
+  async #adopt(from: string, codes: readonly string[]): Promise<void> {
     const { store, registry, node } = this.#opts
-    const codes = await store.roomsOf(from)
     await Promise.all(
       codes.map(async (code) => {
         if (this.#stopped) return

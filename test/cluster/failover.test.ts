@@ -181,3 +181,20 @@ t.test('late owner - a node frozen past its lease and thawed finds its room adop
   t.same(await resumed.message('player_back'), { cmd: 'player_back', player: onA.id }, 'the player reconnects, even on the late node, bridged to the real owner')
   t.equal(await adminRoom(a!, key), undefined, 'the late node runs it no more')
 })
+
+t.test('one node with REDIS_URL alone: its rooms survive its own kill -9 and restart', async (t) => {
+  const [a] = await startProcesses(t, engines, 1, { NATS_URL: '' })
+  const host = new HostPeer(a!)
+  const { key, token } = await host.prepare({ name: 'Again' })
+  const sid = newSid()
+  const { id } = await joinPlayer(a!, host, key, sid)
+  await eventually(async () => (await httpGet(a!, `/api/rooms/${key}`)).status === 200 && (await adminRoom(a!, key))?.players.length === 1, 'the record')
+  await a!.kill()
+  await a!.restart()
+  const { host: resumed, state } = await resumeHost(a!, key, token)
+  t.equal(state.name, 'Again')
+  t.same(state.players, [id], 'the same id, held')
+  const back = new PlayerPeer(a!, key, sid)
+  await back.opened
+  t.same(await resumed.message('player_back'), { cmd: 'player_back', player: id })
+})
