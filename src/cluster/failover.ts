@@ -73,13 +73,14 @@ export class Failover {
     const { store, node, registry } = this.#opts
     const nodes = await store.nodes()
     for (const live of nodes.live) this.#gone.delete(live)
-    const orphans: string[] = nodes.lapsed.map((l) => l.node).filter((n) => n !== node)
-    for (const dead of orphans) {
+    for (const { node: dead, forMs } of nodes.lapsed) {
+      if (dead === node) continue
       if (!this.#gone.has(dead)) {
         this.#gone.add(dead)
         this.#opts.lapsed(dead)
       }
-      await this.#adoptAll(dead)
+      // The graces run from when the node was lost (its lease lapsed), not from now.
+      await this.#adopt(dead, await store.roomsOf(dead), forMs)
     }
     // Rooms the directory says are this node's but that do not run here: a node restarted
     // with the same id, or a hand-over whose message never arrived. Adopted from their
@@ -95,11 +96,7 @@ export class Failover {
     }
   }
 
-  async #adoptAll(from: string): Promise<void> {
-    await this.#adopt(from, await this.#opts.store.roomsOf(from))
-  }
-
-  async #adopt(from: string, codes: readonly string[]): Promise<void> {
+  async #adopt(from: string, codes: readonly string[], elapsedMs = 0): Promise<void> {
     const { store, registry, node } = this.#opts
     await Promise.all(
       codes.map(async (code) => {
@@ -115,7 +112,7 @@ export class Failover {
           await store.releaseRoom(code, won, 0).catch(() => {})
           return
         }
-        registry.adopt({ record }, won)
+        registry.adopt({ record, elapsedMs }, won)
         this.#opts.adopted(code, won)
       }),
     )
