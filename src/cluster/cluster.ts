@@ -78,7 +78,11 @@ export class Cluster {
         this.counts.adopted++
         this.#announce(code, owner)
       },
-      lapsed: (dead) => this.ports.edgeGone(dead),
+      lapsed: (dead) => {
+        this.ports.edgeGone(dead)
+        // Adoption takes a round; a door still aimed at the dead node well after that is stranded.
+        this.doors.ownerLost(dead, 2 * opts.leaseMs + 1000)
+      },
     })
     this.#busWatch = setInterval(() => this.#watchBus(), BUS_WATCH_MS)
     this.#busWatch.unref()
@@ -103,6 +107,9 @@ export class Cluster {
       else if (kind === Op.AdminAsk) this.#answer(from, op[1], this.#admin?.overview())
       else if (kind === Op.AdminAct) this.#answer(from, op[1], this.#admin?.act(op[2], op[3]))
       else if (kind === Op.AdminAnswer) this.#asks.get(op[1])?.(op[2])
+      else if (kind === Op.Audit) this.doors.audited(from, op[1], op[2])
+      else if (kind === Op.Gone) this.ports.gone(from, op[1], op[2])
+      else if (kind === Op.AuditMe) this.ports.audit(from)
     }
   }
 
@@ -203,6 +210,11 @@ export class Cluster {
   #watchBus(): void {
     const bus = this.#opts.bus as Bus & { readonly connected?: boolean }
     if (bus.connected !== false) {
+      // Back: what was said during the outage is gone (leaves included); both sides check.
+      if (this.#busDownSince !== undefined && !this.#bridgesDropped) {
+        this.ports.audit()
+        this.doors.askAudit()
+      }
       this.#busDownSince = undefined
       this.#bridgesDropped = false
       return
