@@ -5,6 +5,7 @@
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
 import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, newSid, until, type Msg } from '../helpers/server.js'
+import { EchoGame } from '../helpers/echo-game.js'
 import { startEngines, startNodes } from './cluster-nodes.js'
 
 const engines = await startEngines(t)
@@ -140,7 +141,8 @@ t.test('cluster - codes are unique under concurrent creation on every node', asy
 })
 
 t.test('cluster - the lobby answers the same on every node', async (t) => {
-  const nodes = await startNodes(t, engines, 3)
+  // Each node runs its own preset room too (a game in the process, in no directory).
+  const nodes = await startNodes(t, engines, 3, {}, () => ({ games: [{ preset: new EchoGame() }] }))
   const [a, b, c] = nodes
   const h1 = new HostPeer(a!)
   const { key: k1 } = await h1.prepare({ public: true, name: 'One' })
@@ -148,7 +150,12 @@ t.test('cluster - the lobby answers the same on every node', async (t) => {
   const { key: k2 } = await h2.prepare({ public: false, name: 'Two' })
   await joinPlayer(c!, h1, k1)
   const lobby = async (n: typeof a) => JSON.stringify((await httpGet(n!, '/api/rooms')).body)
-  const expected = JSON.stringify({ rooms: [{ key: k1, name: 'One', players: 1, max_players: 8, accept_conns: true }] })
+  const expected = JSON.stringify({
+    rooms: [
+      { key: k1, name: 'One', players: 1, max_players: 8, accept_conns: true },
+      { key: 'ECHOES', name: 'Echo', players: 0, max_players: 4, accept_conns: true },
+    ],
+  })
   const deadline = Date.now() + 5000
   let seen: string[] = []
   while (Date.now() < deadline) {
