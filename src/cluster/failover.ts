@@ -36,6 +36,8 @@ export class Failover {
   readonly #gone = new Set<string>()
   #stopped = false
   #failing = false
+  /** No adoption before this time (the store just came back). */
+  #quietUntil = 0
   /** Own codes not running here, seen in the last round. */
   #strays = new Set<string>()
 
@@ -56,13 +58,17 @@ export class Failover {
   async tick(): Promise<void> {
     if (this.#running || this.#stopped) return
     this.#running = true
+    const wasFailing = this.#failing
+    // Leases could not be renewed while the store was unreachable: give every node one lease
+    // to renew before taking anything from it.
+    if (wasFailing) this.#quietUntil = Date.now() + this.#opts.leaseMs
     try {
       await this.#round()
-      if (this.#failing) this.#opts.logger.info('failover rounds run again')
+      if (wasFailing) this.#opts.logger.info('failover rounds run again')
       this.#failing = false
     } catch (err) {
       // The store's readiness says it is down; say so here once per outage.
-      if (!this.#failing) this.#opts.logger.warn({ err: (err as Error).message }, 'failover round failed; retrying')
+      if (!wasFailing) this.#opts.logger.warn({ err: (err as Error).message }, 'failover round failed; retrying')
       this.#failing = true
     } finally {
       this.#running = false
@@ -74,7 +80,7 @@ export class Failover {
     const nodes = await store.nodes()
     for (const live of nodes.live) this.#gone.delete(live)
     for (const { node: dead, forMs } of nodes.lapsed) {
-      if (dead === node) continue
+      if (dead === node || Date.now() < this.#quietUntil) continue
       if (!this.#gone.has(dead)) {
         this.#gone.add(dead)
         this.#opts.lapsed(dead)
