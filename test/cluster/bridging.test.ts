@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
-import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, newSid, until, type Msg } from '../helpers/server.js'
+import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, metricValue, newSid, scrape, until, type Msg } from '../helpers/server.js'
 import { EchoGame } from '../helpers/echo-game.js'
 import { startEngines, startNodes } from './cluster-nodes.js'
 
@@ -29,6 +29,8 @@ t.test('cluster - join, from, to, broadcast and leave across nodes, as on one no
   t.same(Buffer.from((await pb.next()) as Buffer), Buffer.from([9]), 'broadcast reaches b')
   t.same(Buffer.from((await pc.next()) as Buffer), Buffer.from([9]), 'and c')
   t.same(pb.unread(), [], 'b got nothing meant for c')
+  const bridged = async (n: typeof a, side: string) => metricValue(await scrape(n!), 'partyline_bridged_connections', { side, role: 'player' })
+  t.same([await bridged(a, 'port'), await bridged(b, 'door'), await bridged(c, 'door')], [2, 1, 1], '/metrics: the owner holds 2 ports, b and c a door each')
   pb.close()
   t.same(await host.message('player_left'), { cmd: 'player_left', player: idb })
   const state = await host.message('state')
