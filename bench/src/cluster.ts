@@ -39,7 +39,12 @@ const LEASE_MS = 2000
 const cbor = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
 const encoder = new Encoder(cbor)
 const decoder = new Decoder(cbor)
-const command = { file: process.execPath, args: ['--import=tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))] }
+/** `BENCH_CPU_PROF=<dir>`: every node writes a V8 CPU profile there at exit (`npm run profile-top` reads it). */
+const profileDir = process.env.BENCH_CPU_PROF
+const command = {
+  file: process.execPath,
+  args: [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import=tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))],
+}
 
 type Msg = Record<string, unknown> & { cmd: string }
 
