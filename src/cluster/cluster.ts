@@ -33,6 +33,9 @@ export interface ClusterOptions {
   readonly logger: Logger
 }
 
+/** Round trips kept for `busP99Ms`. */
+const ROUND_TRIPS_KEPT = 200
+
 /** How often the Bus's connection is looked at (degraded mode). */
 const BUS_WATCH_MS = 250
 
@@ -51,6 +54,8 @@ export class Cluster {
   /** Questions to other nodes waiting for their answer (the admin API). */
   #asks = new Map<number, (answer: unknown) => void>()
   #nextAsk = 1
+  /** Round trips of the last questions answered (ms), for `busP99Ms`. */
+  #roundTrips: number[] = []
   /** This node's rooms as operators see them, to answer other nodes. */
   #admin: AdminDirectory | undefined
   /** Rooms adopted after their owner died, and rooms handed to other nodes / taken from them. */
@@ -127,6 +132,7 @@ export class Cluster {
 
   #ask<T>(node: string, op: (id: number) => WireOp, timeoutMs: number): Promise<T | undefined> {
     const id = this.#nextAsk++
+    const asked = performance.now()
     return new Promise<T | undefined>((resolve) => {
       const timer = setTimeout(() => {
         this.#asks.delete(id)
@@ -135,11 +141,23 @@ export class Cluster {
       timer.unref()
       this.#asks.set(id, (answer) => {
         clearTimeout(timer)
+        this.#roundTrips.push(performance.now() - asked)
+        if (this.#roundTrips.length > ROUND_TRIPS_KEPT) this.#roundTrips.shift()
         this.#asks.delete(id)
         resolve((answer ?? undefined) as T | undefined)
       })
       this.#link.send(node, op(id))
     })
+  }
+
+  /**
+   * The p99 of the last round trips of questions to other nodes (the admin API asks every
+   * node on each refresh), in ms; null before any was answered.
+   */
+  busP99Ms(): number | null {
+    if (this.#roundTrips.length === 0) return null
+    const sorted = [...this.#roundTrips].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!
   }
 
   /** Node `node`'s rooms as its operators see them; undefined if it did not answer in time. */
