@@ -165,7 +165,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
   ]
   // Pages last: every API route above keeps priority over a page path.
   const web = webRoutes(opts.web)
-  const nodeDirectory = new NodeDirectory({ registry, metrics, node })
+  const nodeDirectory = new NodeDirectory({ registry, metrics, node, ...(cluster ? { busP99Ms: () => cluster.busP99Ms() } : {}) })
   cluster?.answerAdmin(nodeDirectory)
   const directory = cluster ? new ClusterDirectory({ local: nodeDirectory, cluster, store, locator, node }) : nodeDirectory
   routes.push(adminRoutes({ token: settings.adminToken, directory, pages: web.pages, logger }), web)

@@ -73,6 +73,8 @@ export interface NodeDirectoryOptions {
   readonly registry: RoomRegistry
   readonly metrics: ServerMetrics
   readonly node: string
+  /** The p99 of this node's recent bus round trips (a cluster); null when not measured. */
+  readonly busP99Ms?: () => number | null
   readonly now?: () => number
 }
 
@@ -114,7 +116,7 @@ export class NodeDirectory implements AdminDirectory {
     rooms.sort((a, b) => Number(a.preset) - Number(b.preset) || a.code.localeCompare(b.code))
     return {
       scope: 'node',
-      nodes: [{ id: node, self: true, connections: { ...metrics.connections }, rooms: registry.size, framesPerSecond: this.#framesPerSecond(now), busP99Ms: null }],
+      nodes: [{ id: node, self: true, connections: { ...metrics.connections }, rooms: registry.size, framesPerSecond: this.#framesPerSecond(now), busP99Ms: this.#opts.busP99Ms?.() ?? null }],
       rooms,
     }
   }

@@ -33,6 +33,9 @@ export interface ClusterOptions {
   readonly logger: Logger
 }
 
+/** Round trips kept for `busP99Ms`. */
+const ROUND_TRIPS_KEPT = 200
+
 /** How often the Bus's connection is looked at (degraded mode). */
 const BUS_WATCH_MS = 250
 
@@ -51,6 +54,8 @@ export class Cluster {
   /** Questions to other nodes waiting for their answer (the admin API). */
   #asks = new Map<number, (answer: unknown) => void>()
   #nextAsk = 1
+  /** Round trips of the last questions answered (ms), for `busP99Ms`. */
+  #roundTrips: number[] = []
   /** This node's rooms as operators see them, to answer other nodes. */
   #admin: AdminDirectory | undefined
   /** Rooms adopted after their owner died, and rooms handed to other nodes / taken from them. */
@@ -78,7 +83,11 @@ export class Cluster {
         this.counts.adopted++
         this.#announce(code, owner)
       },
-      lapsed: (dead) => this.ports.edgeGone(dead),
+      lapsed: (dead) => {
+        this.ports.edgeGone(dead)
+        // Adoption takes a round; a door still aimed at the dead node well after that is stranded.
+        this.doors.ownerLost(dead, 2 * opts.leaseMs + 1000)
+      },
     })
     this.#busWatch = setInterval(() => this.#watchBus(), BUS_WATCH_MS)
     this.#busWatch.unref()
@@ -103,6 +112,9 @@ export class Cluster {
       else if (kind === Op.AdminAsk) this.#answer(from, op[1], this.#admin?.overview())
       else if (kind === Op.AdminAct) this.#answer(from, op[1], this.#admin?.act(op[2], op[3]))
       else if (kind === Op.AdminAnswer) this.#asks.get(op[1])?.(op[2])
+      else if (kind === Op.Audit) this.doors.audited(from, op[1], op[2])
+      else if (kind === Op.Gone) this.ports.gone(from, op[1], op[2])
+      else if (kind === Op.AuditMe) this.ports.audit(from)
     }
   }
 
@@ -120,6 +132,7 @@ export class Cluster {
 
   #ask<T>(node: string, op: (id: number) => WireOp, timeoutMs: number): Promise<T | undefined> {
     const id = this.#nextAsk++
+    const asked = performance.now()
     return new Promise<T | undefined>((resolve) => {
       const timer = setTimeout(() => {
         this.#asks.delete(id)
@@ -128,11 +141,23 @@ export class Cluster {
       timer.unref()
       this.#asks.set(id, (answer) => {
         clearTimeout(timer)
+        this.#roundTrips.push(performance.now() - asked)
+        if (this.#roundTrips.length > ROUND_TRIPS_KEPT) this.#roundTrips.shift()
         this.#asks.delete(id)
         resolve((answer ?? undefined) as T | undefined)
       })
       this.#link.send(node, op(id))
     })
+  }
+
+  /**
+   * The p99 of the last round trips of questions to other nodes (the admin API asks every
+   * node on each refresh), in ms; null before any was answered.
+   */
+  busP99Ms(): number | null {
+    if (this.#roundTrips.length === 0) return null
+    const sorted = [...this.#roundTrips].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!
   }
 
   /** Node `node`'s rooms as its operators see them; undefined if it did not answer in time. */
@@ -161,6 +186,8 @@ export class Cluster {
    * their records stay for adoption). Resolves when done or at the deadline.
    */
   async handOver(deadline: number): Promise<void> {
+    // From here on this node's rooms end on purpose: nothing may adopt them back.
+    this.#failover.stop()
     const { store, node, registry, logger } = this.#opts
     const live = await store.nodes().then((n) => n.live.filter((x) => x !== node), () => [] as string[])
     if (live.length === 0) return
@@ -201,6 +228,11 @@ export class Cluster {
   #watchBus(): void {
     const bus = this.#opts.bus as Bus & { readonly connected?: boolean }
     if (bus.connected !== false) {
+      // Back: what was said during the outage is gone (leaves included); both sides check.
+      if (this.#busDownSince !== undefined && !this.#bridgesDropped) {
+        this.ports.audit()
+        this.doors.askAudit()
+      }
       this.#busDownSince = undefined
       this.#bridgesDropped = false
       return

@@ -225,6 +225,42 @@ export class Doors implements RoomBridge {
     }
   }
 
+  /** An owner's audit: answer with those of `players` and `hosts` that are no longer open here. */
+  audited(owner: string, players: readonly number[], hosts: readonly number[]): void {
+    const gonePlayers = players.filter((cid) => this.#players.get(cid)?.node !== owner)
+    const goneHosts = hosts.filter((cid) => this.#hosts.get(cid)?.node !== owner)
+    this.link.send(owner, [Op.Gone, gonePlayers, goneHosts], 8 * (gonePlayers.length + goneHosts.length))
+  }
+
+  /** After the Bus was unreachable: ask every owner this node's doors point at for an audit. */
+  askAudit(): void {
+    const owners = new Set<string>()
+    for (const d of this.#players.values()) if (!d.local) owners.add(d.node)
+    for (const d of this.#hosts.values()) owners.add(d.node)
+    for (const owner of owners) this.link.send(owner, [Op.AuditMe])
+  }
+
+  /**
+   * Node `node` lapsed. Its rooms should be adopted and moved within `afterMs`; doors still
+   * pointing at it then (nobody adopted the room: it expired, or every node is gone) are
+   * closed with 1012, so their phones and pages find out where the room is now, or that it
+   * is gone.
+   */
+  ownerLost(node: string, afterMs: number): void {
+    setTimeout(() => {
+      for (const door of [...this.#players.values()]) {
+        if (door.node !== node || door.local) continue
+        this.#players.delete(door.cid)
+        door.port?.close(CloseCode.ServiceRestart)
+      }
+      for (const door of [...this.#hosts.values()]) {
+        if (door.node !== node) continue
+        this.#hosts.delete(door.cid)
+        door.host.restarting()
+      }
+    }, afterMs).unref()
+  }
+
   /**
    * The Bus was unreachable longer than a player may be away: every door is closed with
    * 1012 (its room's owner has let it go), and reconnects.

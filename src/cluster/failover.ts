@@ -36,6 +36,10 @@ export class Failover {
   readonly #gone = new Set<string>()
   #stopped = false
   #failing = false
+  /** No adoption before this time (the store just came back). */
+  #quietUntil = 0
+  /** Own codes not running here, seen in the last round. */
+  #strays = new Set<string>()
 
   constructor(opts: FailoverOptions) {
     this.#opts = opts
@@ -54,13 +58,17 @@ export class Failover {
   async tick(): Promise<void> {
     if (this.#running || this.#stopped) return
     this.#running = true
+    const wasFailing = this.#failing
+    // Leases could not be renewed while the store was unreachable: give every node one lease
+    // to renew before taking anything from it.
+    if (wasFailing) this.#quietUntil = Date.now() + this.#opts.leaseMs
     try {
       await this.#round()
-      if (this.#failing) this.#opts.logger.info('failover rounds run again')
+      if (wasFailing) this.#opts.logger.info('failover rounds run again')
       this.#failing = false
     } catch (err) {
       // The store's readiness says it is down; say so here once per outage.
-      if (!this.#failing) this.#opts.logger.warn({ err: (err as Error).message }, 'failover round failed; retrying')
+      if (!wasFailing) this.#opts.logger.warn({ err: (err as Error).message }, 'failover round failed; retrying')
       this.#failing = true
     } finally {
       this.#running = false
@@ -71,28 +79,31 @@ export class Failover {
     const { store, node, registry } = this.#opts
     const nodes = await store.nodes()
     for (const live of nodes.live) this.#gone.delete(live)
-    const orphans: string[] = nodes.lapsed.map((l) => l.node).filter((n) => n !== node)
-    for (const dead of orphans) {
+    for (const { node: dead, forMs } of nodes.lapsed) {
+      if (dead === node || Date.now() < this.#quietUntil) continue
       if (!this.#gone.has(dead)) {
         this.#gone.add(dead)
         this.#opts.lapsed(dead)
       }
-      await this.#adoptAll(dead)
+      // The graces run from when the node was lost (its lease lapsed), not from now.
+      await this.#adopt(dead, await store.roomsOf(dead), forMs)
     }
-    // A node restarted with the same id finds its old rooms in the directory: adopt them too.
-    if (this.#first) {
-      this.#first = false
-      await this.#adoptAll(node)
-    }
+    // Rooms the directory says are this node's but that do not run here: a node restarted
+    // with the same id, or a hand-over whose message never arrived. Adopted from their
+    // records once seen two rounds in a row (a claim in flight is never mistaken for one).
+    const strays = (await store.roomsOf(node)).filter((code) => registry.ownership(code) === undefined)
+    const confirmed = this.#first ? strays : strays.filter((code) => this.#strays.has(code))
+    this.#first = false
+    this.#strays = new Set(strays)
+    if (confirmed.length > 0) await this.#adopt(node, confirmed)
     if (Date.now() - this.#lastVerify >= VERIFY_EVERY_MS) {
       this.#lastVerify = Date.now()
       await registry.verify()
     }
   }
 
-  async #adoptAll(from: string): Promise<void> {
+  async #adopt(from: string, codes: readonly string[], elapsedMs = 0): Promise<void> {
     const { store, registry, node } = this.#opts
-    const codes = await store.roomsOf(from)
     await Promise.all(
       codes.map(async (code) => {
         if (this.#stopped) return
@@ -107,7 +118,7 @@ export class Failover {
           await store.releaseRoom(code, won, 0).catch(() => {})
           return
         }
-        registry.adopt({ record }, won)
+        registry.adopt({ record, elapsedMs }, won)
         this.#opts.adopted(code, won)
       }),
     )

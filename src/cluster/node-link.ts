@@ -1,7 +1,8 @@
 /**
  * This node's line to the other nodes: its inbox on the Bus (`node.<id>`), and one outbox
- * per node it talks to. Ops queued for a node during one turn of the event loop leave as one
- * envelope at the end of the turn (a microtask), in the order they were queued: one
+ * per node it talks to. Ops queued for a node during one turn of the event loop (every
+ * socket read in one poll phase) leave as one envelope right after it (`setImmediate`), in
+ * the order they were queued: one
  * publisher, one subject, so the Bus keeps their order, and a connection's frames stay in
  * order across nodes. Consecutive sends of the same frame to connections on one node become
  * one op (the frame once, the connection ids listed).
@@ -22,6 +23,7 @@ export class NodeLink {
   readonly #outboxes = new Map<string, Outbox>()
   readonly #sub: Subscription
   #scheduled = false
+  readonly #flushTurn = (): void => this.flush()
 
   constructor(bus: Bus, node: string, onOps: (from: string, ops: WireOp[]) => void) {
     this.#bus = bus
@@ -75,7 +77,7 @@ export class NodeLink {
     }
     if (!this.#scheduled) {
       this.#scheduled = true
-      queueMicrotask(() => this.flush())
+      setImmediate(this.#flushTurn)
     }
     return box
   }

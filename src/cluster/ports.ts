@@ -198,6 +198,38 @@ export class Ports {
     }
   }
 
+  /**
+   * After the Bus was unreachable: ask each edge (or only `edge`) which of its bridged
+   * connections are still open; a leave sent during the outage was lost.
+   */
+  audit(edge?: string): void {
+    const asked = new Map<string, { players: number[]; hosts: number[] }>()
+    const of = (node: string) => {
+      let a = asked.get(node)
+      if (!a) asked.set(node, (a = { players: [], hosts: [] }))
+      return a
+    }
+    for (const p of this.#players.values()) if (edge === undefined || p.edge === edge) of(p.edge).players.push(p.cid)
+    for (const h of this.#hosts.values()) if (edge === undefined || h.edge === edge) of(h.edge).hosts.push(h.cid)
+    for (const [node, a] of asked) this.link.send(node, [Op.Audit, a.players, a.hosts], 8 * (a.players.length + a.hosts.length))
+  }
+
+  /** An edge's answer to `audit`: these connections are gone there. */
+  gone(edge: string, players: readonly number[], hosts: readonly number[]): void {
+    for (const cid of players) {
+      const port = this.#players.get(key(edge, cid))
+      if (!port) continue
+      this.#players.delete(key(edge, cid))
+      this.#registry.get(port.code)?.post({ type: 'player-disconnect', port })
+    }
+    for (const cid of hosts) {
+      const host = this.#hosts.get(key(edge, cid))
+      if (!host) continue
+      this.#hosts.delete(key(edge, cid))
+      host.control?.detached()
+    }
+  }
+
   /** Every edge at once (the Bus was down past the player grace). */
   allEdgesGone(): void {
     const edges = new Set<string>()

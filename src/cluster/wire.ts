@@ -38,6 +38,10 @@ export const Op = {
   AdminAsk: 30,
   AdminAct: 31,
   AdminAnswer: 32,
+  // after the Bus was unreachable: which bridged connections are still there
+  Audit: 40,
+  Gone: 41,
+  AuditMe: 42,
 } as const
 
 /** What a room tells a bridged host (the `Host` interface, call by call). */
@@ -75,6 +79,9 @@ export type WireOp =
   | [typeof Op.AdminAsk, number]
   | [typeof Op.AdminAct, number, string, OperatorAction]
   | [typeof Op.AdminAnswer, number, unknown]
+  | [typeof Op.Audit, number[], number[]]
+  | [typeof Op.Gone, number[], number[]]
+  | [typeof Op.AuditMe]
 
 const options = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
 const encoder = new Encoder(options)

@@ -17,6 +17,7 @@ import { CodeCooldown } from './code-cooldown.js'
 import type { Host, PresetGame } from './host.js'
 import { Room, type RoomLimits, type RoomRestore } from './room.js'
 import { randomCode } from './room-code.js'
+import { hashToken, newToken } from './token.js'
 
 export interface RegistryOptions {
   readonly store: Store
@@ -113,7 +114,20 @@ export class RoomRegistry {
       if (owner === undefined) continue
       this.#owned.set(code, owner)
       const room = this.#newRoom(code, settings, false)
-      room.open(host)
+      // The record is in the store before the host hears of its room: a room acknowledged
+      // with `prepare_reply` can always be adopted if this node dies.
+      const token = newToken()
+      const record = { ...room.record(), tokenHash: hashToken(token) }
+      try {
+        await this.#opts.store.saveRoom(record, owner)
+      } catch (err) {
+        this.#rooms.delete(code)
+        this.#forget(code)
+        await this.#opts.store.releaseRoom(code, owner, 0).catch(() => {})
+        throw err
+      }
+      this.#written.set(code, record)
+      room.open(host, token)
       this.#opts.logger.info({ room: code, maxPlayers: settings.maxPlayers, public: settings.public }, 'room created')
       return { ok: true, room }
     }

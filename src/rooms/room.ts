@@ -64,6 +64,8 @@ export interface RoomRestore {
   readonly record: RoomRecord
   readonly kept?: readonly KeptFrame[]
   readonly dropped?: number
+  /** How long ago the room's connections were lost (its owner's lease lapsed): the graces are that much shorter. */
+  readonly elapsedMs?: number
 }
 
 /** A room's end for a hand-over: its state, and the connections still to close (with 1012). */
@@ -187,14 +189,14 @@ export class Room {
     }
   }
 
-  #restore({ record, kept, dropped }: RoomRestore): void {
+  #restore({ record, kept, dropped, elapsedMs = 0 }: RoomRestore): void {
     this.#acceptConns = record.acceptConns
     this.#tokenHash = record.tokenHash
     this.#nextId = record.nextId
     for (const sid of record.kickedSids) this.#kickedSids.add(sid)
     const { playerGraceMs, hostGraceMs } = this.#opts.limits
     // A phone without a sid is held too: its socket may be on a live node that re-attaches it.
-    const grace = playerGraceMs > 0 ? playerGraceMs : hostGraceMs
+    const grace = Math.max(0, (playerGraceMs > 0 ? playerGraceMs : hostGraceMs) - elapsedMs)
     for (const p of record.players) {
       const slot: PlayerSlot = { id: p.id, sid: p.sid, name: p.name, port: null, epoch: 1, timer: undefined, lastSend: 0 }
       slot.timer = setTimeout(() => this.post({ type: 'player-grace-over', player: slot.id, epoch: 1 }), grace)
@@ -208,7 +210,7 @@ export class Room {
     }
     this.#dropped = dropped ?? 0
     const epoch = ++this.#hostEpoch
-    this.#hostTimer = setTimeout(() => this.post({ type: 'host-grace-over', epoch }), hostGraceMs)
+    this.#hostTimer = setTimeout(() => this.post({ type: 'host-grace-over', epoch }), Math.max(0, hostGraceMs - elapsedMs))
     this.#hostTimer.unref()
   }
 
@@ -258,10 +260,11 @@ export class Room {
 
   /**
    * Attach the first host and hand it the room: returns the resume token (shown to the host
-   * once in `prepare_reply`; only its digest is kept).
+   * once in `prepare_reply`; only its digest is kept). `token`: one whose digest the caller
+   * already wrote to the room's record.
    */
-  open(host: Host): string {
-    return this.#open(host, this.#controlFor(() => host))
+  open(host: Host, token: string = newToken()): string {
+    return this.#open(host, this.#controlFor(() => host), token)
   }
 
   /**
@@ -272,11 +275,10 @@ export class Room {
     let host: Host | undefined
     const control = this.#controlFor(() => host)
     host = make(control)
-    this.#open(host, control)
+    this.#open(host, control, newToken())
   }
 
-  #open(host: Host, control: HostControl): string {
-    const token = newToken()
+  #open(host: Host, control: HostControl, token: string): string {
     this.#tokenHash = hashToken(token)
     this.#host = host
     host.attached({ key: this.key, token }, control)

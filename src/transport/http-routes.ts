@@ -100,8 +100,10 @@ export function lobbyRoutes(opts: LobbyOptions): HttpRoute {
       }
       if (path === '/api/rooms' || path === '/api/rooms/') {
         if (opts.clusterLobby) {
+          // Preset rooms (PLANET) run on every node and are in no directory: this node's own.
+          const presets = [...opts.registry.rooms()].filter((r) => r.isPreset && r.isPublic).map(lobbyEntry)
           opts.clusterLobby.publicRooms().then(
-            (rooms) => sendJson(res, 200, { rooms }, LOBBY_CORS),
+            (rooms) => sendJson(res, 200, { rooms: [...rooms, ...presets] }, LOBBY_CORS),
             (err: unknown) => refuse(res, HttpErrorCode.Unavailable, `the room directory is unavailable: ${(err as Error).message}`, LOBBY_CORS),
           )
           return true

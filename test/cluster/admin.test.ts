@@ -34,6 +34,9 @@ t.test('admin - every node lists the rooms of every node, each with its owner an
     const ids = (body!.nodes as { id: string; self: boolean }[]).map((x) => [x.id, x.self]).sort()
     t.same(ids, nodes.map((x) => [x.nodeId, x === n]).sort(), 'every node, this one marked self')
   }
+  const again = await admin(a!, '/api/admin/rooms')
+  const self = (again.body!.nodes as { self: boolean; busP99Ms: number | null }[]).find((x) => x.self)!
+  t.ok(typeof self.busP99Ms === 'number' && self.busP99Ms >= 0, `the bus round trip is measured once asked: ${self.busP99Ms} ms`)
 })
 
 t.test('admin - an action on any node is carried out by the owner', async (t) => {

@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
-import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, newSid, until, type Msg } from '../helpers/server.js'
+import { HostPeer, PlayerPeer, fence, httpGet, joinPlayer, metricValue, newSid, scrape, until, type Msg } from '../helpers/server.js'
+import { EchoGame } from '../helpers/echo-game.js'
 import { startEngines, startNodes } from './cluster-nodes.js'
 
 const engines = await startEngines(t)
@@ -28,6 +29,8 @@ t.test('cluster - join, from, to, broadcast and leave across nodes, as on one no
   t.same(Buffer.from((await pb.next()) as Buffer), Buffer.from([9]), 'broadcast reaches b')
   t.same(Buffer.from((await pc.next()) as Buffer), Buffer.from([9]), 'and c')
   t.same(pb.unread(), [], 'b got nothing meant for c')
+  const bridged = async (n: typeof a, side: string) => metricValue(await scrape(n!), 'partyline_bridged_connections', { side, role: 'player' })
+  t.same([await bridged(a, 'port'), await bridged(b, 'door'), await bridged(c, 'door')], [2, 1, 1], '/metrics: the owner holds 2 ports, b and c a door each')
   pb.close()
   t.same(await host.message('player_left'), { cmd: 'player_left', player: idb })
   const state = await host.message('state')
@@ -140,7 +143,8 @@ t.test('cluster - codes are unique under concurrent creation on every node', asy
 })
 
 t.test('cluster - the lobby answers the same on every node', async (t) => {
-  const nodes = await startNodes(t, engines, 3)
+  // Each node runs its own preset room too (a game in the process, in no directory).
+  const nodes = await startNodes(t, engines, 3, {}, () => ({ games: [{ preset: new EchoGame() }] }))
   const [a, b, c] = nodes
   const h1 = new HostPeer(a!)
   const { key: k1 } = await h1.prepare({ public: true, name: 'One' })
@@ -148,7 +152,12 @@ t.test('cluster - the lobby answers the same on every node', async (t) => {
   const { key: k2 } = await h2.prepare({ public: false, name: 'Two' })
   await joinPlayer(c!, h1, k1)
   const lobby = async (n: typeof a) => JSON.stringify((await httpGet(n!, '/api/rooms')).body)
-  const expected = JSON.stringify({ rooms: [{ key: k1, name: 'One', players: 1, max_players: 8, accept_conns: true }] })
+  const expected = JSON.stringify({
+    rooms: [
+      { key: k1, name: 'One', players: 1, max_players: 8, accept_conns: true },
+      { key: 'ECHOES', name: 'Echo', players: 0, max_players: 4, accept_conns: true },
+    ],
+  })
   const deadline = Date.now() + 5000
   let seen: string[] = []
   while (Date.now() < deadline) {
@@ -220,4 +229,25 @@ t.test('cluster - a host bridged to its room: kick, start, names, a takeover (40
   t.equal((await guesser.closedWith()).code, CloseCode.PolicyViolation)
   second.close()
   await until(() => a!.registry.get(key)?.hostPresent === false, 'the bridged host to be away on the owner')
+})
+
+t.test('cluster - JSON hosts, byte arrays, unknown and repeated ids, and frame limits, across nodes', async (t) => {
+  const [a, b, c] = await startNodes(t, engines, 3)
+  const json = new HostPeer(a!, true)
+  const { key } = await json.prepare()
+  const { player: pb, id: idb } = await joinPlayer(b!, json, key)
+  pb.send(Buffer.from([0xde, 0xad]))
+  t.same(await json.message('from'), { cmd: 'from', from: idb, data: Buffer.from([0xde, 0xad]).toString('base64') }, 'bytes from another node reach a JSON host as base64')
+  json.command({ cmd: 'to', to: [idb], data: Buffer.from('hi').toString('base64') })
+  t.same(Buffer.from((await pb.next()) as Buffer), Buffer.from('hi'))
+  const cbor = new HostPeer(a!)
+  const { key: k2 } = await cbor.prepare()
+  const { player: pc, id: idc } = await joinPlayer(c!, cbor, k2)
+  cbor.command({ cmd: 'to', to: [idc, 77, idc], data: [1, 2, 255] })
+  t.same(Buffer.from((await pc.next()) as Buffer), Buffer.from([1, 2, 255]), 'an array of integers, once for a repeated id, unknown ids skipped')
+  await fence(cbor)
+  t.same(pc.unread(), [], 'sent once')
+  pc.send('x'.repeat(64 * 1024 + 1))
+  t.equal((await pc.closedWith()).code, CloseCode.MessageTooBig, 'a player frame over the limit: 1009 on its own node')
+  t.same(await cbor.message('player_left'), { cmd: 'player_left', player: idc })
 })

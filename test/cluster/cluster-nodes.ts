@@ -3,6 +3,7 @@
  * per test file, and nodes started with their URLs, each with its own PARTYLINE_NODE_ID.
  */
 import type { Settings } from '../../src/config.js'
+import type { ServerOptions } from '../../src/server.js'
 import { NatsServer } from '../helpers/nats-server.js'
 import { RedisServer } from '../helpers/redis-server.js'
 import { testServer, until } from '../helpers/server.js'
@@ -32,11 +33,12 @@ export async function startNodes(
   engines: Engines,
   n: number,
   overrides: Partial<Settings> = {},
+  options: () => ServerOptions = () => ({}),
 ): Promise<Node[] & { readonly redisUrl: string }> {
   const started: Node[] = []
   const redisUrl = overrides.redisUrl ?? freshDatabase(engines)
   for (let i = 0; i < n; i++) {
-    started.push(await testServer(t, { ...FAST, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides, redisUrl }))
+    started.push(await testServer(t, { ...FAST, natsUrl: engines.nats.url, nodeId: `node${++nodes}`, ...overrides, redisUrl }, options()))
   }
   for (const node of started) await until(() => node.readiness.report().status === 'ready', `${node.nodeId} ready`, 10_000)
   return Object.assign(started, { redisUrl })

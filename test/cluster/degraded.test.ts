@@ -19,11 +19,14 @@ t.test('nats down 3 s: rooms on one node keep working, cross-node frames are dro
   const { key } = await host.prepare()
   const local = await joinPlayer(a!, host, key)
   const bridged = await joinPlayer(b!, host, key, newSid())
+  const leaving = await joinPlayer(b!, host, key)
   await engines.nats.kill()
   t.teardown(async () => {
     if (!engines.nats.running) await engines.nats.restart()
   })
   await until(() => !ready(a!) && !ready(b!), 'both nodes to see NATS down')
+  // A phone that leaves during the outage: its leave cannot cross now.
+  leaving.player.close()
   t.match(b!.readiness.report(), { status: 'degraded', nats: /unreachable/ }, '/readyz names NATS')
   // Kept working: the room and its player on the owner.
   local.player.send('local')
@@ -38,6 +41,8 @@ t.test('nats down 3 s: rooms on one node keep working, cross-node frames are dro
   await engines.nats.restart()
   await until(() => ready(a!) && ready(b!), 'NATS back on both nodes', 10_000)
   t.equal(bridged.player.closed, undefined, 'the bridged player was never closed')
+  t.same(await host.message('player_left', 10_000), { cmd: 'player_left', player: leaving.id }, 'the phone that left meanwhile is found gone once NATS is back')
+  await host.message('state')
   bridged.player.send('after')
   const m = await host.message()
   t.same([m.cmd, m.from, m.data], ['from_str', bridged.id, 'after'], 'its frames flow again (the one sent meanwhile is gone)')
