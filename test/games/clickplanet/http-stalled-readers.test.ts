@@ -169,6 +169,18 @@ t.test('http - one address gets at most its share of large answers (429 too_many
   t.match(JSON.parse(newer.bodyStart), { code: 'server_busy' })
 })
 
+t.test('http - the share of large answers is per /64: two IPv6 addresses of one /64 are one party, the next /64 another', async (t) => {
+  const server = await planetServer(t, { httpLargeResponsesPerAddress: 2, httpWriteTimeoutMs: 60_000, trustProxy: true })
+  const readers: StalledReader[] = []
+  t.teardown(() => readers.forEach((r) => r.destroy()))
+  const from = (xff: string) => rawGet('/api/ownerships').replace('\r\n\r\n', `\r\nX-Forwarded-For: ${xff}\r\n\r\n`)
+  for (const xff of ['2001:db8:5:1::1', '2001:db8:5:1::2', '2001:db8:5:1:ffff::9']) readers.push(await StalledReader.open(server.port, from(xff)))
+  t.same(readers.map((r) => r.status), [200, 200, 429], 'the third address of the /64 is past its share')
+  const next = await StalledReader.open(server.port, from('2001:db8:5:2::1'))
+  readers.push(next)
+  t.equal(next.status, 200, 'the next /64 is another party')
+})
+
 t.test('http - stalled full-range ownerships-by-batch readers share one body (no click, no copy per request)', async (t) => {
   const server = await planetServer(t, { httpLargeResponsesPerAddress: 2, httpWriteTimeoutMs: 60_000 })
   const first = await fetch(`${server.url}/api/ownerships-by-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody(0, 2 ** 31 - 1) })
