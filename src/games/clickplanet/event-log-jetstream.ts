@@ -30,7 +30,7 @@ import {
   LogClosedError, LogFailedError, LogReplacedError, LogTrimmedError,
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
 } from './event-log.js'
-import { decodeClick, encodeClick, type Click } from './messages.js'
+import { decodeClickFast, encodeClick, type Click } from './messages.js'
 
 export interface JetStreamLogOptions {
   /** One URL or a comma-separated list. */
@@ -448,12 +448,12 @@ class Reader {
           fresh = false
           let click: Click
           try {
-            click = decodeClick(m.data)
+            click = decodeClickFast(m.data)
           } catch (err) {
             throw new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
           }
           this.#next = seq + 1
-          this.#log.noteHead(seq + m.info.pending)
+          if ((seq & 1023) === 0 || seq >= target) this.#log.noteHead(seq + m.info.pending)
           const entry: LogEntry = { position: seq, click }
           try {
             this.#handler(entry)

@@ -296,7 +296,10 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
     // 503) and follows once it is reachable.
     const begin = remote.whenReady.then(() => follower.start())
     begin.catch((err: unknown) => logger.error({ err }, 'clickplanet: could not start following the click stream'))
-    await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
+    // Reachable now: serve once caught up (bounded). Not reachable: serve degraded at once.
+    if (await remote.ready(2000)) {
+      await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
+    }
   }
   // The file log drops what a snapshot holds once that snapshot survives a crash, when the
   // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).
