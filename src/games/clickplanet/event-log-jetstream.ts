@@ -58,6 +58,8 @@ export interface JetStreamLogOptions {
 const STREAM_NOT_FOUND = 10059
 /** Messages per read request: large enough to catch up fast, small enough to stop soon. */
 const BATCH = 2000
+/** How long a deleted stream stays missing before this log makes it again. */
+const RECREATE_AFTER_MS = 1000
 /** How long one read request waits for new clicks before the reader looks at the stream again. */
 const IDLE_MS = 1000
 
@@ -82,6 +84,8 @@ export class JetStreamEventLog implements EventLog {
   #usable = false
   #closed = false
   #id: string | undefined
+  /** When the stream was first found missing (deleted under us). */
+  #missingSince: number | undefined
   #head = 0
   #pending = new Set<Promise<unknown>>()
   readonly #readers = new Set<Reader>()
@@ -195,9 +199,17 @@ export class JetStreamEventLog implements EventLog {
       info = await jsm.streams.info(this.stream)
     } catch (err) {
       if ((err as NatsError).api_error?.err_code !== STREAM_NOT_FOUND) throw err
-      // Deleted under us: make it again (a new incarnation, a new id).
+      // Deleted under us: make it again (a new incarnation, a new id), but not at once: a
+      // stream made while the server is still deleting the old one may never receive a
+      // message (seen with nats-server 2.10). Until then the caller retries.
+      const now = Date.now()
+      this.#missingSince ??= now
+      if (now - this.#missingSince < RECREATE_AFTER_MS) {
+        throw new LogFailedError(`the click stream ${this.stream} is missing; it is made again shortly`)
+      }
       info = await this.#ensureStream(jsm)
     }
+    this.#missingSince = undefined
     this.#learn(info)
     return info
   }
@@ -414,7 +426,12 @@ class Reader {
     }
   }
 
-  /** Reads with one consumer until it loses delivery (a gap) or the reader ends. */
+  /**
+   * Reads with one consumer until it loses delivery (a gap), the stream changes, or the
+   * reader ends. Messages arrive on a callback (no async step per click) from pulls that
+   * nats.js keeps ahead of the reader; a gap stops the consumer and the stream is looked at
+   * before anything is skipped.
+   */
   async #readWithConsumer(target: number): Promise<void> {
     const jsm = this.#log.manager
     const js = this.#log.client
@@ -429,48 +446,73 @@ class Reader {
     })
     const consumer = await js.consumers.get(this.#log.stream, ci.name)
     let fresh = true
+    /** The first position past a gap, and whether it came first from this consumer. */
+    let gap: { seq: number; fresh: boolean } | undefined
+    let failure: unknown
+    let lastAt = Date.now()
+    let messages: ConsumerMessages | undefined
+    const stop = (): void => { messages?.stop() }
+    messages = await consumer.consume({
+      max_messages: BATCH,
+      abort_on_missing_resource: true,
+      callback: (m) => {
+        if (!this.#open || gap !== undefined || failure !== undefined) return
+        lastAt = Date.now()
+        const seq = m.seq
+        if (seq < this.#next) return
+        if (seq > this.#next) {
+          gap = { seq, fresh }
+          stop()
+          return
+        }
+        fresh = false
+        let click: Click
+        try {
+          click = decodeClickFast(m.data)
+        } catch (err) {
+          failure = new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
+          stop()
+          return
+        }
+        this.#next = seq + 1
+        if ((seq & 1023) === 0 || seq >= target) this.#log.noteHead(seq + m.info.pending)
+        try {
+          this.#handler({ position: seq, click })
+        } catch (err) {
+          this.end(err)
+          return
+        }
+        if (seq >= target) this.#reachedUp()
+      },
+    })
+    this.#batch = messages
+    if (!this.#open) stop()
+    // Idle: nothing new for a while. Look at the stream: a replaced or deleted one would
+    // never deliver again, and a reader with nothing left to read has caught up.
+    let looking = false
+    const idle = setInterval(() => {
+      if (looking || Date.now() - lastAt < IDLE_MS) return
+      looking = true
+      this.#check().then(() => { this.#reachedUp() }, (err: unknown) => {
+        failure = err
+        stop()
+      }).finally(() => { looking = false; lastAt = Date.now() })
+    }, IDLE_MS / 2)
     try {
-      while (this.#open) {
-        const batch = await consumer.fetch({ max_messages: BATCH, expires: IDLE_MS })
-        this.#batch = batch
-        if (!this.#open) batch.stop()
-        let got = 0
-        for await (const m of batch) {
-          if (!this.#open) break
-          got++
-          const seq = m.seq
-          if (seq < this.#next) continue
-          if (seq > this.#next) {
-            // Trimmed under us, or a delivery lost: look before skipping anything.
-            await this.#check()
-            if (!fresh) return
-          }
-          fresh = false
-          let click: Click
-          try {
-            click = decodeClickFast(m.data)
-          } catch (err) {
-            throw new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
-          }
-          this.#next = seq + 1
-          if ((seq & 1023) === 0 || seq >= target) this.#log.noteHead(seq + m.info.pending)
-          const entry: LogEntry = { position: seq, click }
-          try {
-            this.#handler(entry)
-          } catch (err) {
-            this.end(err)
-            return
-          }
-          if (seq >= target) this.#reachedUp()
-        }
-        if (got === 0) {
-          // Idle: nothing new. Look at the stream (a replaced one would never deliver again).
-          await this.#check()
-          this.#reachedUp()
-        }
+      const ended = await messages.closed()
+      if (failure !== undefined) throw failure
+      if (!this.#open) return
+      if (gap !== undefined) {
+        // Trimmed under us throws here. Otherwise: a first delivery past `next` means the
+        // positions between were removed from the stream one by one; a later one, a lost
+        // delivery, read again from `next`.
+        await this.#check()
+        if (gap.fresh) this.#next = gap.seq
+        return
       }
+      if (ended instanceof Error) throw ended
     } finally {
-      this.#batch?.stop()
+      clearInterval(idle)
       this.#batch = undefined
       consumer.delete().catch(() => {})
     }
