@@ -1,12 +1,15 @@
 /**
  * ClickPlanet on two nodes while its engines fail (real nats-server and redis-server):
  * JetStream killed and restarted on the same store directory, Redis killed, the stream
- * deleted under running nodes. Each test says what kept working, what was refused with
+ * deleted under running nodes, JetStream unreachable at start. Each test says what kept working, what was refused with
  * which code, and checks that nothing acknowledged was lost.
  */
 import t from 'tap'
 import { connect } from 'nats'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
+import { NatsServer } from '../../helpers/nats-server.js'
+import { RedisServer } from '../../helpers/redis-server.js'
+import { freePort } from '../../helpers/spawned-server.js'
 import { converged, services, startNode, type ClusterNode } from './cluster-helpers.js'
 import { click, leaderboard, Listener, ownerships, postBytes, waitFor } from './helpers.js'
 
@@ -117,4 +120,26 @@ t.test('cluster - the stream deleted and created again under running nodes: dete
     t.same(map, [[500, 'de'], [501, 'de'], [502, 'de'], [503, 'de'], [504, 'de']], `${n.server.nodeId}: only the new history, nothing of the old one`)
   }
   t.same(await leaderboard(a.base), [{ countryId: 'de', score: 5 }])
+})
+
+t.test('cluster - a node started while JetStream is unreachable: it serves (clicks 503, reads answer), then follows once NATS is there', async (t) => {
+  const redis = await RedisServer.start()
+  t.teardown(() => redis.stop())
+  const port = await freePort()
+  const node = await startNode({ nats: `nats://127.0.0.1:${port}`, redis: redis.url }, 'd1')
+  t.teardown(() => node.server.close())
+  const res = await postBytes(`${node.base}/api/click`, encodeClickRequest({ tileId: 3, countryId: 'fr' }))
+  t.equal(res.status, 503, 'a click is refused')
+  t.match(await res.json(), { code: 'unavailable', error: /JetStream/ })
+  t.same(await ownerships(node.base), [], 'reads answer (an empty planet)')
+  t.match(await readyz(node.base), { status: 503, body: { jetstream: /unreachable|connecting/ } })
+  const nats = await NatsServer.start({ jetstream: true, port })
+  t.teardown(() => nats.stop())
+  await waitFor('clicks to be taken', async () => {
+    const r = await postBytes(`${node.base}/api/click`, encodeClickRequest({ tileId: 3, countryId: 'fr' }))
+    await r.arrayBuffer()
+    return r.status === 200 ? true : undefined
+  }, 30_000)
+  t.same((await ownerships(node.base)).map((o) => [o.tileId, o.countryId]), [[3, 'fr']], 'and the click shows')
+  t.match(await readyz(node.base), { status: 200, body: { jetstream: 'ok' } })
 })
