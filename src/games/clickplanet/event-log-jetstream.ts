@@ -30,7 +30,7 @@ import {
   LogClosedError, LogFailedError, LogReplacedError, LogTrimmedError,
   type EventLog, type LogEntry, type LogHandler, type LogSubscription,
 } from './event-log.js'
-import { decodeClickFast, encodeClick, type Click } from './messages.js'
+import { decodeClick, encodeClick, type Click } from './messages.js'
 
 export interface JetStreamLogOptions {
   /** One URL or a comma-separated list. */
@@ -468,7 +468,7 @@ class Reader {
         fresh = false
         let click: Click
         try {
-          click = decodeClickFast(m.data)
+          click = decodeClick(m.data)
         } catch (err) {
           failure = new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
           stop()

@@ -136,16 +136,3 @@ t.test('jetstream log - NATS killed: appends fail at once, readers end (LogFaile
   t.equal(seen.at(-1)!.position, p)
   t.same(seen.slice(0, 2).map((e) => e.position), acked)
 })
-
-t.test('decodeClickFast - the same clicks as decodeClick; malformed bytes refused', async (t) => {
-  const { decodeClick, decodeClickFast, encodeClick, MessageDecodeError } = await import('../../../src/games/clickplanet/messages.js')
-  const samples = [
-    clickOf(0), clickOf(1), { tileId: 257_944, countryId: 'fr', timestampNs: 2n ** 64n - 1n, clickId: 'é-ü-1' },
-    { tileId: -1, countryId: '', timestampNs: 0n, clickId: '' }, { tileId: 2 ** 31 - 1, countryId: 'zz', timestampNs: 1n, clickId: 'x'.repeat(300) },
-  ]
-  for (const c of samples) t.same(decodeClickFast(encodeClick(c)), decodeClick(encodeClick(c)), `${c.tileId} ${c.clickId.slice(0, 10)}`)
-  const ok = encodeClick(clickOf(7))
-  t.throws(() => decodeClickFast(ok.subarray(0, ok.length - 2)), MessageDecodeError, 'truncated')
-  t.throws(() => decodeClickFast(Uint8Array.from([0x0a, 0x01, 0x00])), MessageDecodeError, 'field 1 as a string')
-  t.same(decodeClickFast(Uint8Array.from([0x08, 0x05, 0x30, 0x07])), { tileId: 5, countryId: '', timestampNs: 0n, clickId: '' }, 'an unknown field is skipped')
-})
