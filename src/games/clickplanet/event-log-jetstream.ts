@@ -10,10 +10,10 @@
  *   to NATS it rejects at once rather than queueing the click.
  * - `id` is the stream's identity: its name and creation time. A stream deleted and created
  *   again gets another, whatever sequence numbers it reuses. The log learns the new one the
- *   next time it looks at the stream (every subscribe, every idle read, every gap), and a
+ *   next time it looks at the stream (every subscribe, every idle second, every gap), and a
  *   subscription opened under the old one then fails with `LogReplacedError`.
  * - `subscribe` reads with an ephemeral consumer of its own (deliver from a start sequence,
- *   no acks, in memory), recreated from the next position after a lost delivery. Any gap
+ *   no acks, in memory, pulled ahead of the reader, delivered on a callback), recreated from the next position after a lost delivery. Any gap
  *   in the sequence is checked against the stream: below its first sequence means the
  *   stream was trimmed under the reader (`LogTrimmedError`); otherwise the consumer is
  *   recreated from the position it expected, so nothing is skipped. Delivery stops with a
@@ -28,7 +28,7 @@ import type { Logger } from 'pino'
 import type { ReadinessComponent } from '../../readiness.js'
 import {
   LogClosedError, LogFailedError, LogReplacedError, LogTrimmedError,
-  type EventLog, type LogEntry, type LogHandler, type LogSubscription,
+  type EventLog, type LogHandler, type LogSubscription,
 } from './event-log.js'
 import { decodeClick, encodeClick, type Click } from './messages.js'
 
@@ -60,7 +60,7 @@ const STREAM_NOT_FOUND = 10059
 const BATCH = 10_000
 /** How long a deleted stream stays missing before this log makes it again. */
 const RECREATE_AFTER_MS = 1000
-/** How long one read request waits for new clicks before the reader looks at the stream again. */
+/** How long without a new click before a reader looks at the stream again (replaced, trimmed, caught up). */
 const IDLE_MS = 1000
 
 /** `name@created`: one incarnation of the stream. */
