@@ -184,7 +184,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   let snapshot: Snapshot | undefined
   let snapshotProblem: string | undefined
   try {
-    snapshot = await store.load()
+    // In a cluster the snapshot is chosen once the stream's identity is known (see restore).
+    if (opts.jetstream === undefined) snapshot = await store.load()
   } catch (err) {
     snapshotProblem = `the snapshot is unreadable: ${err instanceof Error ? err.message : String(err)}`
     logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
@@ -292,8 +293,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       throw err
     }
   } else {
-    // JetStream may be down at start: the node serves (reads from the snapshot, clicks
-    // 503) and follows once it is reachable.
+    // JetStream may be down at start: the node serves (an empty planet, clicks 503) and
+    // restores and follows once it is reachable.
     const begin = remote.whenReady.then(() => follower.start())
     begin.catch((err: unknown) => logger.error({ err }, 'clickplanet: could not start following the click stream'))
     // Reachable now: serve once caught up (bounded). Not reachable: serve degraded at once.
