@@ -56,7 +56,9 @@ export interface LogSubscription {
  * - **Identity.** `id` names one history: two logs with the same id agree on every
  *   position both hold, so a snapshot taken from a log with this id (at a position the log
  *   still holds or has trimmed to) can be completed by replaying it. A log recreated from
- *   scratch gets a new id, whatever positions it reuses.
+ *   scratch gets a new id, whatever positions it reuses. A log whose history is replaced
+ *   under a subscription (a JetStream stream deleted and created again) ends that
+ *   subscription with `LogReplacedError`, never delivering the new history's entries to it.
  * - **Delivery.** `subscribe(from, handler)` delivers every entry with `position ≥ from`,
  *   in increasing position order, none left out, first the stored ones (replay), then new
  *   ones as they are appended, until closed. A gap between two delivered positions is
