@@ -21,11 +21,12 @@ export interface Harness {
 }
 
 /**
- * ClickPlanet options, and two server settings: `maxBuffered` (the send-buffer bound,
- * listeners too) and `port` (default 0: any free port; a test restarting a server reuses its).
+ * ClickPlanet options, and three server settings: `maxBuffered` (the send-buffer bound,
+ * listeners too), `port` (default 0: any free port; a test restarting a server reuses its)
+ * and `playerFramesPerSecond` (a test flooding room PLANET raises it).
  */
-export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number; port?: number } = {}): Promise<Harness> {
-  const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, port, ...rest } = options
+export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number; port?: number; playerFramesPerSecond?: number } = {}): Promise<Harness> {
+  const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, port, playerFramesPerSecond, ...rest } = options
   const settings = defaultSettings({
     port: port ?? 0,
     host: '127.0.0.1',
@@ -35,6 +36,7 @@ export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'lo
     clickBurst: clickBurst ?? 10,
     dataDir: dataDir ?? '',
     ...(maxBuffered === undefined ? {} : { maxBuffered }),
+    ...(playerFramesPerSecond === undefined ? {} : { playerFramesPerSecond }),
   })
   const server = await startServer(settings, { clickplanet: rest })
   const planet = server.clickplanet
