@@ -1,7 +1,8 @@
 /**
  * ClickPlanet benchmarks, on the full default map. Prints a table.
  *
- *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts; `-- --fan-out`: that row alone)
+ *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts; `-- --fan-out`: that row
+ *   alone; `-- --cluster`: the cluster rows alone, see clickplanet-cluster.ts)
  *
  * Every loop is bounded in count and in time; network traffic goes to 127.0.0.1 only.
  * The HTTP and fan-out rows run the server in a child process so the load generator does
@@ -25,6 +26,7 @@ import { Projection } from '../../src/games/clickplanet/projection.js'
 import { ReadModels } from '../../src/games/clickplanet/read-models.js'
 import { defaultSettings } from '../../src/config.js'
 import { startServer } from '../../src/server.js'
+import { clusterRows } from './clickplanet-cluster.js'
 
 const silent = pino({ level: 'silent' })
 const rows: [string, string][] = []
@@ -310,9 +312,11 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--bystander') return bystander(Number(process.argv[3]))
   if (process.argv[2] === '--serve') {
     // One address (this process) opens every listener: the per-address cap would refuse it.
+    // With NATS_URL and REDIS_URL in the environment: a cluster node (the cluster rows).
     const h = await startServer(defaultSettings({
       port: 0, host: '127.0.0.1', logLevel: 'silent', map: defaultMapPath(), dataDir: process.argv[3] ?? '',
       clickRate: 0, maxBuffered: 4 << 20, listenersPerAddress: 100_000,
+      natsUrl: process.env['NATS_URL'] ?? '', redisUrl: process.env['REDIS_URL'] ?? '', nodeId: process.env['PARTYLINE_NODE_ID'] ?? '',
     }))
     process.stdout.write(`${h.port}\n`)
     process.once('SIGTERM', () => { void h.close().then(() => process.exit(0)) })
@@ -330,8 +334,10 @@ async function main(): Promise<void> {
   }
   // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.
   execFileSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' })
-  if (!process.argv.includes('--fan-out')) await inProcessAndHttp()
-  await fanOut()
+  const cluster = process.argv.includes('--cluster')
+  if (!process.argv.includes('--fan-out') && !cluster) await inProcessAndHttp()
+  if (!cluster) await fanOut()
+  if (!process.argv.includes('--fan-out')) await clusterRows(row, ClickPlanetMap.load())
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
   for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)

@@ -10,10 +10,10 @@
  *   to NATS it rejects at once rather than queueing the click.
  * - `id` is the stream's identity: its name and creation time. A stream deleted and created
  *   again gets another, whatever sequence numbers it reuses. The log learns the new one the
- *   next time it looks at the stream (every subscribe, every idle read, every gap), and a
+ *   next time it looks at the stream (every subscribe, every idle second, every gap), and a
  *   subscription opened under the old one then fails with `LogReplacedError`.
  * - `subscribe` reads with an ephemeral consumer of its own (deliver from a start sequence,
- *   no acks, in memory), recreated from the next position after a lost delivery. Any gap
+ *   no acks, in memory, pulled ahead of the reader, delivered on a callback), recreated from the next position after a lost delivery. Any gap
  *   in the sequence is checked against the stream: below its first sequence means the
  *   stream was trimmed under the reader (`LogTrimmedError`); otherwise the consumer is
  *   recreated from the position it expected, so nothing is skipped. Delivery stops with a
@@ -21,16 +21,17 @@
  *   from its own position when it is back (at-least-once).
  */
 import {
-  AckPolicy, connect, DeliverPolicy, Events, nanos, StorageType,
-  type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsError, type StreamInfo,
+  connect, Events, nanos, StorageType,
+  type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsError, type StreamInfo,
 } from 'nats'
 import type { Logger } from 'pino'
 import type { ReadinessComponent } from '../../readiness.js'
 import {
-  LogClosedError, LogFailedError, LogReplacedError, LogTrimmedError,
-  type EventLog, type LogEntry, type LogHandler, type LogSubscription,
+  LogClosedError, LogFailedError,
+  type EventLog, type LogHandler, type LogSubscription,
 } from './event-log.js'
-import { decodeClick, encodeClick, type Click } from './messages.js'
+import { encodeClick, type Click } from './messages.js'
+import { identity, message, StreamReader } from './stream-reader.js'
 
 export interface JetStreamLogOptions {
   /** One URL or a comma-separated list. */
@@ -56,19 +57,9 @@ export interface JetStreamLogOptions {
 }
 
 const STREAM_NOT_FOUND = 10059
-/** Messages per read request: large enough to catch up fast, small enough to stop soon. */
-const BATCH = 2000
-/** How long one read request waits for new clicks before the reader looks at the stream again. */
-const IDLE_MS = 1000
+/** How long a deleted stream stays missing before this log makes it again. */
+const RECREATE_AFTER_MS = 1000
 
-/** `name@created`: one incarnation of the stream. */
-function identity(info: StreamInfo): string {
-  return `${info.config.name}@${info.created}`
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
 
 export class JetStreamEventLog implements EventLog {
   readonly stream: string
@@ -82,9 +73,11 @@ export class JetStreamEventLog implements EventLog {
   #usable = false
   #closed = false
   #id: string | undefined
+  /** When the stream was first found missing (deleted under us). */
+  #missingSince: number | undefined
   #head = 0
   #pending = new Set<Promise<unknown>>()
-  readonly #readers = new Set<Reader>()
+  readonly #readers = new Set<StreamReader>()
   #started: Promise<void>
   #ready: Promise<void>
   #readyNow!: () => void
@@ -158,7 +151,7 @@ export class JetStreamEventLog implements EventLog {
   }
 
   subscribe(from: number, handler: LogHandler): LogSubscription {
-    const reader = new Reader(this, Math.max(1, from), handler, this.#id)
+    const reader = new StreamReader(this, Math.max(1, from), handler, this.#id)
     this.#readers.add(reader)
     void reader.done.finally(() => this.#readers.delete(reader)).catch(() => {})
     if (this.#closed) reader.end()
@@ -195,9 +188,17 @@ export class JetStreamEventLog implements EventLog {
       info = await jsm.streams.info(this.stream)
     } catch (err) {
       if ((err as NatsError).api_error?.err_code !== STREAM_NOT_FOUND) throw err
-      // Deleted under us: make it again (a new incarnation, a new id).
+      // Deleted under us: make it again (a new incarnation, a new id), but not at once: a
+      // stream made while the server is still deleting the old one may never receive a
+      // message (seen with nats-server 2.10). Until then the caller retries.
+      const now = Date.now()
+      this.#missingSince ??= now
+      if (now - this.#missingSince < RECREATE_AFTER_MS) {
+        throw new LogFailedError(`the click stream ${this.stream} is missing; it is made again shortly`)
+      }
       info = await this.#ensureStream(jsm)
     }
+    this.#missingSince = undefined
     this.#learn(info)
     return info
   }
@@ -334,145 +335,5 @@ export class JetStreamEventLog implements EventLog {
     for (const r of this.#readers) r.end(new LogFailedError('the connection to JetStream closed'))
     this.#opts.health?.failing(`JetStream connection closed (${err?.message ?? 'no reason given'}); reconnecting`)
     this.#started = this.#connectLoop()
-  }
-}
-
-/** One subscription: reads the stream with consumers of its own, from `next` on. */
-class Reader {
-  readonly done: Promise<void>
-  readonly caughtUp: Promise<void>
-  readonly #log: JetStreamEventLog
-  readonly #handler: LogHandler
-  /** The stream identity this reader's positions belong to (undefined: the first it sees). */
-  #id: string | undefined
-  #next: number
-  #open = true
-  #batch: ConsumerMessages | undefined
-  #settle!: (err?: unknown) => void
-  #caught!: (err?: unknown) => void
-  #isCaughtUp = false
-
-  constructor(log: JetStreamEventLog, from: number, handler: LogHandler, id: string | undefined) {
-    this.#log = log
-    this.#next = from
-    this.#handler = handler
-    this.#id = id
-    this.done = new Promise<void>((resolve, reject) => {
-      this.#settle = (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))
-    })
-    this.caughtUp = new Promise<void>((resolve, reject) => {
-      this.#caught = (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))
-    })
-    this.done.catch(() => {})
-    this.caughtUp.catch(() => {})
-  }
-
-  view(): LogSubscription {
-    return { caughtUp: this.caughtUp, done: this.done, close: () => this.end() }
-  }
-
-  end(err?: unknown): void {
-    if (!this.#open) return
-    this.#open = false
-    this.#batch?.stop()
-    if (!this.#isCaughtUp) this.#caught(err ?? new LogClosedError())
-    this.#settle(err)
-  }
-
-  #reachedUp(): void {
-    if (this.#isCaughtUp) return
-    this.#isCaughtUp = true
-    this.#caught()
-  }
-
-  /** Looks at the stream: the same incarnation, and `next` still in it. */
-  async #check(): Promise<StreamInfo> {
-    const info = await this.#log.info()
-    const id = identity(info)
-    this.#id ??= id
-    if (id !== this.#id) throw new LogReplacedError(this.#id, id)
-    if (this.#next < info.state.first_seq) throw new LogTrimmedError(this.#next, info.state.first_seq)
-    return info
-  }
-
-  async run(): Promise<void> {
-    try {
-      const info = await this.#check()
-      const target = info.state.last_seq
-      if (this.#next > target) this.#reachedUp()
-      while (this.#open) {
-        await this.#readWithConsumer(target)
-        if (this.#open) await this.#check()
-      }
-    } catch (err) {
-      if (!this.#open) return
-      const typed = (e: unknown): boolean => e instanceof LogTrimmedError || e instanceof LogReplacedError || e instanceof LogFailedError
-      if (typed(err)) return this.end(err)
-      // Say why the consumer failed when the stream can tell (deleted, trimmed under us).
-      const why = await this.#check().then(() => undefined, (e: unknown) => (typed(e) ? e : undefined))
-      this.end(why ?? new LogFailedError(`reading the click stream failed: ${message(err)}`))
-    }
-  }
-
-  /** Reads with one consumer until it loses delivery (a gap) or the reader ends. */
-  async #readWithConsumer(target: number): Promise<void> {
-    const jsm = this.#log.manager
-    const js = this.#log.client
-    if (jsm === undefined || js === undefined) throw new LogFailedError('JetStream is unreachable')
-    const ci = await jsm.consumers.add(this.#log.stream, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: this.#next,
-      ack_policy: AckPolicy.None,
-      mem_storage: true,
-      num_replicas: 1,
-      inactive_threshold: nanos(30_000),
-    })
-    const consumer = await js.consumers.get(this.#log.stream, ci.name)
-    let fresh = true
-    try {
-      while (this.#open) {
-        const batch = await consumer.fetch({ max_messages: BATCH, expires: IDLE_MS })
-        this.#batch = batch
-        if (!this.#open) batch.stop()
-        let got = 0
-        for await (const m of batch) {
-          if (!this.#open) break
-          got++
-          const seq = m.seq
-          if (seq < this.#next) continue
-          if (seq > this.#next) {
-            // Trimmed under us, or a delivery lost: look before skipping anything.
-            await this.#check()
-            if (!fresh) return
-          }
-          fresh = false
-          let click: Click
-          try {
-            click = decodeClick(m.data)
-          } catch (err) {
-            throw new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
-          }
-          this.#next = seq + 1
-          this.#log.noteHead(seq + m.info.pending)
-          const entry: LogEntry = { position: seq, click }
-          try {
-            this.#handler(entry)
-          } catch (err) {
-            this.end(err)
-            return
-          }
-          if (seq >= target) this.#reachedUp()
-        }
-        if (got === 0) {
-          // Idle: nothing new. Look at the stream (a replaced one would never deliver again).
-          await this.#check()
-          this.#reachedUp()
-        }
-      }
-    } finally {
-      this.#batch?.stop()
-      this.#batch = undefined
-      consumer.delete().catch(() => {})
-    }
   }
 }

@@ -56,7 +56,12 @@ export interface LogSubscription {
  * - **Identity.** `id` names one history: two logs with the same id agree on every
  *   position both hold, so a snapshot taken from a log with this id (at a position the log
  *   still holds or has trimmed to) can be completed by replaying it. A log recreated from
- *   scratch gets a new id, whatever positions it reuses.
+ *   scratch gets a new id, whatever positions it reuses. A log whose history is replaced
+ *   under a subscription (a JetStream stream deleted and created again) ends that
+ *   subscription, never delivering the new history's entries to it: with
+ *   `LogReplacedError` once it sees the new history (`LogFailedError` while there is none),
+ *   and a subscription opened later from a position of the old history gets
+ *   `LogReplacedError` too when the log knew the old id.
  * - **Delivery.** `subscribe(from, handler)` delivers every entry with `position ≥ from`,
  *   in increasing position order, none left out, first the stored ones (replay), then new
  *   ones as they are appended, until closed. A gap between two delivered positions is

@@ -184,7 +184,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   let snapshot: Snapshot | undefined
   let snapshotProblem: string | undefined
   try {
-    snapshot = await store.load()
+    // In a cluster the snapshot is chosen once the stream's identity is known (see restore).
+    if (opts.jetstream === undefined) snapshot = await store.load()
   } catch (err) {
     snapshotProblem = `the snapshot is unreadable: ${err instanceof Error ? err.message : String(err)}`
     logger.error({ err }, 'clickplanet: snapshot unreadable, not used')
@@ -292,11 +293,14 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       throw err
     }
   } else {
-    // JetStream may be down at start: the node serves (reads from the snapshot, clicks
-    // 503) and follows once it is reachable.
+    // JetStream may be down at start: the node serves (an empty planet, clicks 503) and
+    // restores and follows once it is reachable.
     const begin = remote.whenReady.then(() => follower.start())
     begin.catch((err: unknown) => logger.error({ err }, 'clickplanet: could not start following the click stream'))
-    await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
+    // Reachable now: serve once caught up (bounded). Not reachable: serve degraded at once.
+    if (await remote.ready(2000)) {
+      await Promise.race([follower.caughtUp.catch(() => {}), new Promise((r) => setTimeout(r, opts.startWaitMs ?? 10_000).unref())])
+    }
   }
   // The file log drops what a snapshot holds once that snapshot survives a crash, when the
   // part dropped outweighs a snapshot a few times (a snapshot is ~9 bytes per tile).

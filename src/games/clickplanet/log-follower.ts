@@ -57,7 +57,7 @@ export class LogFollower {
   readonly caughtUp: Promise<void>
   /** Subscriptions opened again after delivery stopped. */
   resubscribes = 0
-  /** Rebuilds after a trim past the projection or a replaced history. */
+  /** Rebuilds done (the projection restored anew) after a trim past it or a replaced history. */
   rebuilds = 0
   #following = false
 
@@ -162,7 +162,6 @@ export class LogFollower {
       return
     }
     if (err instanceof LogTrimmedError || err instanceof LogReplacedError) {
-      this.rebuilds++
       logger?.error({ err: err.message, position: projection.position, log: log.id },
         'clickplanet: the projection cannot continue on this log; rebuilding it from the newest matching snapshot, or from the start')
       // A rebuild that lands on a trimmed position again waits (a newer snapshot may come).
@@ -172,6 +171,7 @@ export class LogFollower {
       try {
         await this.#o.restore()
         this.#historyId = log.id
+        this.rebuilds++
         this.#o.onRebuilt?.(err)
       } catch (e) {
         logger?.error({ err: e }, 'clickplanet: rebuilding the projection failed; trying again')

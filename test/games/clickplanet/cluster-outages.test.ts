@@ -1,12 +1,15 @@
 /**
  * ClickPlanet on two nodes while its engines fail (real nats-server and redis-server):
  * JetStream killed and restarted on the same store directory, Redis killed, the stream
- * deleted under running nodes. Each test says what kept working, what was refused with
+ * deleted under running nodes, JetStream unreachable at start. Each test says what kept working, what was refused with
  * which code, and checks that nothing acknowledged was lost.
  */
 import t from 'tap'
 import { connect } from 'nats'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
+import { NatsServer } from '../../helpers/nats-server.js'
+import { RedisServer } from '../../helpers/redis-server.js'
+import { freePort } from '../../helpers/spawned-server.js'
 import { converged, services, startNode, type ClusterNode } from './cluster-helpers.js'
 import { click, leaderboard, Listener, ownerships, postBytes, waitFor } from './helpers.js'
 
@@ -52,12 +55,15 @@ t.test('cluster - nats-server killed and restarted during clicks: 503 unavailabl
 
   await nats.restart()
   // clicks are taken again once the stream is back (same store directory: same stream)
-  await waitFor('clicks to be taken again', async () => {
-    const res = await postBytes(`${a.base}/api/click`, encodeClickRequest({ tileId: 101, countryId: 'it' }))
-    await res.arrayBuffer()
-    if (res.status === 200) acked.set(101, 'it')
-    return res.status === 200 ? true : undefined
-  }, 30_000)
+  for (const [k, n] of nodes.entries()) {
+    // each node's connection comes back on its own time
+    await waitFor(`clicks to be taken again on ${n.server.nodeId}`, async () => {
+      const res = await postBytes(`${n.base}/api/click`, encodeClickRequest({ tileId: 101 + k, countryId: 'it' }))
+      await res.arrayBuffer()
+      if (res.status === 200) acked.set(101 + k, 'it')
+      return res.status === 200 ? true : undefined
+    }, 30_000)
+  }
   for (let i = 200; i < 210; i++) {
     await click(b.base, i, 'es')
     acked.set(i, 'es')
@@ -117,4 +123,28 @@ t.test('cluster - the stream deleted and created again under running nodes: dete
     t.same(map, [[500, 'de'], [501, 'de'], [502, 'de'], [503, 'de'], [504, 'de']], `${n.server.nodeId}: only the new history, nothing of the old one`)
   }
   t.same(await leaderboard(a.base), [{ countryId: 'de', score: 5 }])
+})
+
+t.test('cluster - a node started while JetStream is unreachable: it serves (clicks 503, reads answer), then follows once NATS is there', async (t) => {
+  const redis = await RedisServer.start()
+  t.teardown(() => redis.stop())
+  const port = await freePort()
+  const node = await startNode({ nats: `nats://127.0.0.1:${port}`, redis: redis.url }, 'd1')
+  t.teardown(() => node.server.close())
+  const res = await postBytes(`${node.base}/api/click`, encodeClickRequest({ tileId: 3, countryId: 'fr' }))
+  t.equal(res.status, 503, 'a click is refused')
+  t.match(await res.json(), { code: 'unavailable', error: /JetStream/ })
+  t.same(await ownerships(node.base), [], 'reads answer (an empty planet)')
+  t.match(await readyz(node.base), { status: 503, body: { jetstream: /unreachable|connecting/ } })
+  const nats = await NatsServer.start({ jetstream: true, port })
+  t.teardown(() => nats.stop())
+  await waitFor('clicks to be taken', async () => {
+    const r = await postBytes(`${node.base}/api/click`, encodeClickRequest({ tileId: 3, countryId: 'fr' }))
+    await r.arrayBuffer()
+    return r.status === 200 ? true : undefined
+  }, 30_000)
+  t.same((await ownerships(node.base)).map((o) => [o.tileId, o.countryId]), [[3, 'fr']], 'and the click shows')
+  // the bus (`nats`) reconnects on its own backoff
+  const ready = await waitFor('/readyz 200', async () => { const r = await readyz(node.base); return r.status === 200 ? r : undefined }, 10_000)
+  t.equal(ready.body['jetstream'], 'ok')
 })

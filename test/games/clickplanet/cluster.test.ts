@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { connect } from 'nats'
+import { runRobotWith } from '../../../src/games/clickplanet/robot.js'
 import { converged, services, startNode, type ClusterNode } from './cluster-helpers.js'
 import { batch, click, leaderboard, Listener, ownerships, waitFor } from './helpers.js'
 
@@ -96,4 +97,28 @@ t.test('cluster - snapshots: one node writes them to Redis, the stream is trimme
   t.ok(cold.server.clickplanet!.stats.snapshotPosition >= first - 1, 'it started from a snapshot (the stream alone no longer holds the start)')
   t.same(await ownerships(cold.base), await ownerships(nodes[0]!.base), 'and has the same map')
   t.same(await leaderboard(cold.base), await leaderboard(nodes[1]!.base))
+})
+
+t.test('cluster - the robot on one node defends a territory clicked away on another', async (t) => {
+  const { urls } = await services(t)
+  const a = await startNode(urls, 'b1')
+  t.teardown(() => a.server.close())
+  const b = await startNode(urls, 'b2')
+  t.teardown(() => b.server.close())
+  const territory = Array.from(a.server.clickplanet!.map.tilesOf('fr')!)
+  const [first, second] = territory as [number, number]
+  await click(a.base, first, 'de')
+  const stop = new AbortController()
+  t.teardown(() => stop.abort())
+  const port = new URL(b.base).port
+  const done = runRobotWith(['--target-country', 'fr', '--wanted-country', 'be', '--host', '127.0.0.1', '--port', port, '--unsecure'],
+    { signal: stop.signal, out: () => {}, handleSigint: false })
+  const owner = async (base: string, tile: number): Promise<string | undefined> => (await batch(base, tile, tile))[0]?.countryId
+  await waitFor('the robot (on b2) to reclaim the tile lost on b1 before it started', async () => ((await owner(a.base, first)) === 'be' ? true : undefined))
+  await waitFor('the robot to listen on b2', () => (b.server.clickplanet!.stats.listeners >= 1 ? true : undefined))
+  await click(a.base, second, 'it')
+  await waitFor('the robot to take back the tile clicked on b1', async () => ((await owner(a.base, second)) === 'be' ? true : undefined))
+  t.equal(await owner(b.base, second), 'be', 'both nodes agree')
+  stop.abort()
+  t.equal(await done, 0)
 })

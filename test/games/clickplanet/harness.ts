@@ -23,7 +23,7 @@ export interface Harness {
 /**
  * ClickPlanet options, and three server settings: `maxBuffered` (the send-buffer bound,
  * listeners too), `port` (default 0: any free port; a test restarting a server reuses its)
- * and `playerFramesPerSecond` (the inbound budget of a phone; a flooding test raises it).
+ * and `playerFramesPerSecond` (a test flooding room PLANET raises it).
  */
 export async function startHarness(options: Partial<Omit<ClickPlanetOptions, 'logger'>> & { maxBuffered?: number; port?: number; playerFramesPerSecond?: number } = {}): Promise<Harness> {
   const { mapPath, clickRate, clickBurst, dataDir, maxBuffered, port, playerFramesPerSecond, ...rest } = options
