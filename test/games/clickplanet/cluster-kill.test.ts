@@ -92,3 +92,47 @@ t.test('cluster - kill -9 of a node during a click storm: nothing acknowledged i
   t.ok(maps[0]!.length <= TILES)
   t.match(await victim.readiness(), { status: 200, body: { status: 'ready', jetstream: 'ok' } }, 'and is ready')
 })
+
+/** Snapshots a node saved, from its `/metrics` (undefined when it does not answer). */
+async function savedBy(node: PartylineNode): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+    const m = /^partyline_clickplanet_snapshots_total\{outcome="saved"\} (\d+)/m.exec(text)
+    return m ? Number(m[1]) : 0
+  } catch {
+    return undefined
+  }
+}
+
+t.test('cluster - kill -9 of the snapshot writer: once its role runs out, another node writes the snapshots', async (t) => {
+  const { urls } = await services(t)
+  const parentDir = await mkdtemp(join(tmpdir(), 'cp-cluster-'))
+  t.teardown(() => rm(parentDir, { recursive: true, force: true }))
+  // Snapshots every 300 ms: the writer's role lasts 2 × 300 ms + 5 s after its last save.
+  const env = {
+    NATS_URL: urls.nats, REDIS_URL: urls.redis, PARTYLINE_MAP: SMALL_MAP, PARTYLINE_CLICK_RATE: '0',
+    PARTYLINE_LOG_LEVEL: 'warn', PARTYLINE_SNAPSHOT_EVERY_CLICKS: '1000000', PARTYLINE_SNAPSHOT_INTERVAL_MS: '300',
+  }
+  const nodes = await Promise.all(['w1', 'w2'].map(async (id) => PartylineNode.create({ id, port: await freePort(), parentDir, command, env })))
+  t.teardown(() => Promise.all(nodes.map((n) => n.stop())))
+  await Promise.all(nodes.map((n) => n.restart()))
+  let tile = 0
+  const clickSome = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await tryClick(nodes[tile % 2]!.url, tile++ % TILES, 'se')
+  }
+  const writer = await waitFor('a node to write a snapshot', async () => {
+    await clickSome(5)
+    const saved = await Promise.all(nodes.map(savedBy))
+    const k = saved.findIndex((s) => (s ?? 0) > 0)
+    return k < 0 ? undefined : k
+  }, 20_000)
+  const other = nodes[1 - writer]!
+  const saved = await Promise.all(nodes.map(savedBy))
+  t.equal(saved[1 - writer], 0, `only ${nodes[writer]!.id} writes snapshots`)
+  await nodes[writer]!.kill('SIGKILL')
+  await waitFor(`${other.id} to take the writer role over`, async () => {
+    for (let i = 0; i < 5; i++) await tryClick(other.url, tile++ % TILES, 'no')
+    return ((await savedBy(other)) ?? 0) > 0 ? true : undefined
+  }, 30_000)
+  t.pass(`${other.id} writes the snapshots after ${nodes[writer]!.id} died`)
+})
