@@ -163,12 +163,21 @@ export class StreamReader {
     this.#batch = messages
     if (!this.#open) stop()
     // Idle: nothing new for a while. Look at the stream: a replaced or deleted one would
-    // never deliver again, and a reader with nothing left to read has caught up.
+    // never deliver again, and a reader with nothing left to read has caught up. A stream
+    // that holds positions this reader has not had means the consumer stopped delivering
+    // (its NATS server died: the consumer is in memory, on one server): read again, with a
+    // new consumer, from `next`.
     let looking = false
+    let stalled = false
     const idle = setInterval(() => {
       if (looking || Date.now() - lastAt < IDLE_MS) return
       looking = true
-      this.#check().then(() => { this.#reachedUp() }, (err: unknown) => {
+      this.#check().then((info) => {
+        if (info.state.last_seq < this.#next) return this.#reachedUp()
+        if (Date.now() - lastAt < IDLE_MS) return
+        stalled = true
+        stop()
+      }, (err: unknown) => {
         failure = err
         stop()
       }).finally(() => { looking = false; lastAt = Date.now() })
@@ -185,6 +194,7 @@ export class StreamReader {
         if (gap.fresh) this.#next = gap.seq
         return
       }
+      if (stalled) return
       if (ended instanceof Error) throw ended
     } finally {
       clearInterval(idle)
