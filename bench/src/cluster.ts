@@ -92,8 +92,12 @@ interface LoadResult {
   readonly p50Ms: number
   readonly p99Ms: number
   readonly busPerBroadcast: number | undefined
+  /** Bus messages the player nodes sent per player answer. */
+  readonly busPerAnswer: number | undefined
   /** CPU seconds of each process, in the order of `pids()`. */
   readonly perProcess: number[]
+  /** Idle CPU seconds of each process over the load's duration, in the same order. */
+  readonly perProcessIdle: number[]
 }
 
 async function metric(node: { url: string }, line: RegExp): Promise<number> {
@@ -103,7 +107,7 @@ async function metric(node: { url: string }, line: RegExp): Promise<number> {
 }
 
 /** The party load: hosts on `hostNode`, players spread over `playerNodes`; CPU of `pids`. */
-async function partyLoad(setup: string, hostNode: { ws: string; url: string }, playerNodes: readonly { ws: string }[], pids: () => number[]): Promise<LoadResult> {
+async function partyLoad(setup: string, hostNode: { ws: string; url: string }, playerNodes: readonly { ws: string; url: string }[], pids: () => number[]): Promise<LoadResult> {
   const latency = new LatencyHistogram()
   let delivered = 0
   const hosts = await Promise.all(Array.from({ length: ROOMS }, () => host(hostNode, PLAYERS)))
@@ -128,8 +132,13 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
   const idleFrom = pids().map(sampleProcess)
   await new Promise((r) => setTimeout(r, IDLE_MS))
   const idleTo = pids().map(sampleProcess)
-  const idlePerSecond = idleTo.reduce((sum, s, i) => sum + s.cpuSeconds - idleFrom[i]!.cpuSeconds, 0) / (IDLE_MS / 1000)
-  const busBefore = await metric(hostNode, /^partyline_bus_messages_total\{direction="out"\} (\d+)/m)
+  const idleOf = idleTo.map((s, i) => (s.cpuSeconds - idleFrom[i]!.cpuSeconds) / (IDLE_MS / 1000))
+  const idlePerSecond = idleOf.reduce((a, b) => a + b, 0)
+  const busOut = /^partyline_bus_messages_total\{direction="out"\} (\d+)/m
+  const edges = playerNodes.filter((n) => n !== hostNode)
+  const edgeBus = async () => (await Promise.all(edges.map((n) => metric(n, busOut)))).reduce((a, b) => a + b, 0)
+  const busBefore = await metric(hostNode, busOut)
+  const edgeBusBefore = await edgeBus()
   const before = pids().map(sampleProcess)
   let broadcasts = 0
   const frame = Buffer.alloc(64)
@@ -141,8 +150,10 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
     }
   }, 1000 / BROADCASTS_PER_SECOND)
   const answer = Buffer.alloc(32)
+  let answered = 0
   const answers = setInterval(() => {
     for (const p of players) p.send(answer)
+    answered += players.length
   }, 1000 / ANSWERS_PER_SECOND)
   await new Promise((r) => setTimeout(r, LOAD_MS))
   clearInterval(tick)
@@ -150,7 +161,8 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
   await new Promise((r) => setTimeout(r, 300))
   const after = pids().map(sampleProcess)
   const loadSeconds = (after[0]!.at - before[0]!.at) / 1000
-  const busAfter = await metric(hostNode, /^partyline_bus_messages_total\{direction="out"\} (\d+)/m)
+  const busAfter = await metric(hostNode, busOut)
+  const edgeBusAfter = await edgeBus()
   for (const p of players) p.terminate()
   for (const h of hosts) h.ws.terminate()
   const cpuSeconds = after.reduce((sum, s, i) => sum + s.cpuSeconds - before[i]!.cpuSeconds, 0)
@@ -161,8 +173,10 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
     idlePerSecond: idlePerSecond * loadSeconds,
     p50Ms: latency.quantileUs(0.5) / 1000,
     p99Ms: latency.quantileUs(0.99) / 1000,
-    busPerBroadcast: playerNodes.length > 0 && setup !== 'one node' ? (busAfter - busBefore) / broadcasts : undefined,
+    busPerBroadcast: edges.length > 0 ? (busAfter - busBefore) / broadcasts : undefined,
+    busPerAnswer: edges.length > 0 ? (edgeBusAfter - edgeBusBefore) / answered : undefined,
     perProcess: after.map((s, i) => s.cpuSeconds - before[i]!.cpuSeconds),
+    perProcessIdle: idleOf.map((x) => x * loadSeconds),
   }
 }
 
@@ -233,12 +247,13 @@ async function main(): Promise<void> {
     const perFrame = (r: LoadResult) => (r.cpuSeconds * 1e6) / r.delivered
     console.log(`\nParty load: ${ROOMS} rooms × ${PLAYERS} players, ${BROADCASTS_PER_SECOND} broadcasts/s per host, ${ANSWERS_PER_SECOND} answers/s per player, ${LOAD_MS / 1000} s\n`)
     const loadPerFrame = (r: LoadResult) => ((r.cpuSeconds - r.idlePerSecond) * 1e6) / r.delivered
-    console.log('| setup | frames delivered | server CPU s (all processes) | of it idle | CPU µs per frame | without idle | broadcast p50 ms | p99 ms | bus messages per broadcast |')
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    console.log('| setup | frames delivered | server CPU s (all processes) | of it idle | CPU µs per frame | without idle | broadcast p50 ms | p99 ms | bus messages per broadcast | per answer |')
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for (const r of [one, three]) {
-      console.log(`| ${r.setup} | ${r.delivered} | ${r.cpuSeconds.toFixed(2)} | ${r.idlePerSecond.toFixed(2)} | ${perFrame(r).toFixed(1)} | ${loadPerFrame(r).toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.busPerBroadcast === undefined ? '–' : r.busPerBroadcast.toFixed(2)} |`)
+      console.log(`| ${r.setup} | ${r.delivered} | ${r.cpuSeconds.toFixed(2)} | ${r.idlePerSecond.toFixed(2)} | ${perFrame(r).toFixed(1)} | ${loadPerFrame(r).toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.busPerBroadcast === undefined ? '–' : r.busPerBroadcast.toFixed(2)} | ${r.busPerAnswer === undefined ? '–' : r.busPerAnswer.toFixed(2)} |`)
     }
-    console.log(`\nCPU seconds by process (cluster): node 1 ${three.perProcess[0]!.toFixed(2)}, node 2 ${three.perProcess[1]!.toFixed(2)}, node 3 ${three.perProcess[2]!.toFixed(2)}, nats-server ${three.perProcess[3]!.toFixed(2)}, redis-server ${three.perProcess[4]!.toFixed(2)}`)
+    const byProcess = (v: number[]) => ['node 1', 'node 2', 'node 3', 'nats-server', 'redis-server'].map((name, i) => `${name} ${v[i]!.toFixed(2)}`).join(', ')
+    console.log(`\nCPU seconds by process (cluster): ${byProcess(three.perProcess)}; of it idle: ${byProcess(three.perProcessIdle)}`)
     console.log(`\nCPU per delivered frame, cluster / one node: ${(perFrame(three) / perFrame(one)).toFixed(2)}× (goal ≤ 2×); without the idle part: ${(loadPerFrame(three) / loadPerFrame(one)).toFixed(2)}×`)
     if (failoverMs.length === 0) return
     console.log(`\nFailover: ${failoverMs.length} rooms over 2 kills -9 of their owner, lease ${LEASE_MS} ms (goal ≤ ${LEASE_MS + 1000} ms)\n`)
