@@ -13,6 +13,7 @@
  *
  * `npm run bench:cluster` (bounded: well under 3 minutes).
  */
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +40,11 @@ const LEASE_MS = 2000
 const cbor = { useRecords: false, tagUint8Array: false, mapsAsObjects: true } as const
 const encoder = new Encoder(cbor)
 const decoder = new Decoder(cbor)
-/** `BENCH_CPU_PROF=<dir>`: every node writes a V8 CPU profile there at exit (`npm run profile-top` reads it). */
+/**
+ * `BENCH_CPU_PROF=<dir>`: every node writes a V8 CPU profile there at exit (`npx tsx
+ * bench/src/profile-top.ts` reads it). The failover part is then left out: a node killed
+ * with -9 writes no profile, and node 1 (the owner, the busiest) would lose its own.
+ */
 const profileDir = process.env.BENCH_CPU_PROF
 const command = {
   file: process.execPath,
@@ -47,6 +52,31 @@ const command = {
 }
 
 type Msg = Record<string, unknown> & { cmd: string }
+
+/**
+ * CPU time a process has had so far, in seconds: the sum over its threads of the time on CPU
+ * that the scheduler counted in ns (`/proc/<pid>/task/<tid>/schedstat`), which tells apart
+ * processes that each run for a few µs at a time. utime + stime (`/proc/<pid>/stat`) count
+ * 10 ms ticks instead, charged to whichever process runs when a tick lands: a node woken by
+ * its timers runs at tick time and is overcharged, idle ones most. Falls back to that when
+ * schedstat is not there.
+ */
+function cpuSample(pid: number): { at: number; cpuSeconds: number } {
+  const at = performance.now()
+  let ns = 0
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ', 1)[0])
+      } catch {
+        // the thread ended just now (its time is lost: a short-lived thread's few µs)
+      }
+    }
+  } catch {
+    ns = 0
+  }
+  return Number.isFinite(ns) && ns > 0 ? { at, cpuSeconds: ns / 1e9 } : { at, cpuSeconds: sampleProcess(pid).cpuSeconds }
+}
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -88,8 +118,12 @@ interface LoadResult {
   readonly p50Ms: number
   readonly p99Ms: number
   readonly busPerBroadcast: number | undefined
+  /** Bus messages the player nodes sent per player answer. */
+  readonly busPerAnswer: number | undefined
   /** CPU seconds of each process, in the order of `pids()`. */
   readonly perProcess: number[]
+  /** Idle CPU seconds of each process over the load's duration, in the same order. */
+  readonly perProcessIdle: number[]
 }
 
 async function metric(node: { url: string }, line: RegExp): Promise<number> {
@@ -99,7 +133,7 @@ async function metric(node: { url: string }, line: RegExp): Promise<number> {
 }
 
 /** The party load: hosts on `hostNode`, players spread over `playerNodes`; CPU of `pids`. */
-async function partyLoad(setup: string, hostNode: { ws: string; url: string }, playerNodes: readonly { ws: string }[], pids: () => number[]): Promise<LoadResult> {
+async function partyLoad(setup: string, hostNode: { ws: string; url: string }, playerNodes: readonly { ws: string; url: string }[], pids: () => number[]): Promise<LoadResult> {
   const latency = new LatencyHistogram()
   let delivered = 0
   const hosts = await Promise.all(Array.from({ length: ROOMS }, () => host(hostNode, PLAYERS)))
@@ -121,12 +155,17 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
   }
   await until(() => hosts.every((h) => h.joined() === PLAYERS), 'every player joined')
   // What the processes spend idle (leases, failover rounds, heartbeats), to set apart from the load.
-  const idleFrom = pids().map(sampleProcess)
+  const idleFrom = pids().map(cpuSample)
   await new Promise((r) => setTimeout(r, IDLE_MS))
-  const idleTo = pids().map(sampleProcess)
-  const idlePerSecond = idleTo.reduce((sum, s, i) => sum + s.cpuSeconds - idleFrom[i]!.cpuSeconds, 0) / (IDLE_MS / 1000)
-  const busBefore = await metric(hostNode, /^partyline_bus_messages_total\{direction="out"\} (\d+)/m)
-  const before = pids().map(sampleProcess)
+  const idleTo = pids().map(cpuSample)
+  const idleOf = idleTo.map((s, i) => (s.cpuSeconds - idleFrom[i]!.cpuSeconds) / (IDLE_MS / 1000))
+  const idlePerSecond = idleOf.reduce((a, b) => a + b, 0)
+  const busOut = /^partyline_bus_messages_total\{direction="out"\} (\d+)/m
+  const edges = playerNodes.filter((n) => n !== hostNode)
+  const edgeBus = async () => (await Promise.all(edges.map((n) => metric(n, busOut)))).reduce((a, b) => a + b, 0)
+  const busBefore = await metric(hostNode, busOut)
+  const edgeBusBefore = await edgeBus()
+  const before = pids().map(cpuSample)
   let broadcasts = 0
   const frame = Buffer.alloc(64)
   const tick = setInterval(() => {
@@ -137,16 +176,19 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
     }
   }, 1000 / BROADCASTS_PER_SECOND)
   const answer = Buffer.alloc(32)
+  let answered = 0
   const answers = setInterval(() => {
     for (const p of players) p.send(answer)
+    answered += players.length
   }, 1000 / ANSWERS_PER_SECOND)
   await new Promise((r) => setTimeout(r, LOAD_MS))
   clearInterval(tick)
   clearInterval(answers)
   await new Promise((r) => setTimeout(r, 300))
-  const after = pids().map(sampleProcess)
+  const after = pids().map(cpuSample)
   const loadSeconds = (after[0]!.at - before[0]!.at) / 1000
-  const busAfter = await metric(hostNode, /^partyline_bus_messages_total\{direction="out"\} (\d+)/m)
+  const busAfter = await metric(hostNode, busOut)
+  const edgeBusAfter = await edgeBus()
   for (const p of players) p.terminate()
   for (const h of hosts) h.ws.terminate()
   const cpuSeconds = after.reduce((sum, s, i) => sum + s.cpuSeconds - before[i]!.cpuSeconds, 0)
@@ -157,8 +199,10 @@ async function partyLoad(setup: string, hostNode: { ws: string; url: string }, p
     idlePerSecond: idlePerSecond * loadSeconds,
     p50Ms: latency.quantileUs(0.5) / 1000,
     p99Ms: latency.quantileUs(0.99) / 1000,
-    busPerBroadcast: playerNodes.length > 0 && setup !== 'one node' ? (busAfter - busBefore) / broadcasts : undefined,
+    busPerBroadcast: edges.length > 0 ? (busAfter - busBefore) / broadcasts : undefined,
+    busPerAnswer: edges.length > 0 ? (edgeBusAfter - edgeBusBefore) / answered : undefined,
     perProcess: after.map((s, i) => s.cpuSeconds - before[i]!.cpuSeconds),
+    perProcessIdle: idleOf.map((x) => x * loadSeconds),
   }
 }
 
@@ -224,18 +268,20 @@ async function main(): Promise<void> {
     await Promise.all(nodes.map((n) => n.restart()))
     const pids = () => [...nodes.map((n) => n.pid!), nats.pid!, redis.pid!]
     const three = await partyLoad('3 nodes (host on 1, players on 2 and 3)', nodes[0]!, [nodes[1]!, nodes[2]!], pids)
-    const failoverMs = await failover(nats, nodes, 2)
+    const failoverMs = profileDir ? [] : await failover(nats, nodes, 2)
 
     const perFrame = (r: LoadResult) => (r.cpuSeconds * 1e6) / r.delivered
     console.log(`\nParty load: ${ROOMS} rooms × ${PLAYERS} players, ${BROADCASTS_PER_SECOND} broadcasts/s per host, ${ANSWERS_PER_SECOND} answers/s per player, ${LOAD_MS / 1000} s\n`)
     const loadPerFrame = (r: LoadResult) => ((r.cpuSeconds - r.idlePerSecond) * 1e6) / r.delivered
-    console.log('| setup | frames delivered | server CPU s (all processes) | of it idle | CPU µs per frame | without idle | broadcast p50 ms | p99 ms | bus messages per broadcast |')
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    console.log('| setup | frames delivered | server CPU s (all processes) | of it idle | CPU µs per frame | without idle | broadcast p50 ms | p99 ms | bus messages per broadcast | per answer |')
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for (const r of [one, three]) {
-      console.log(`| ${r.setup} | ${r.delivered} | ${r.cpuSeconds.toFixed(2)} | ${r.idlePerSecond.toFixed(2)} | ${perFrame(r).toFixed(1)} | ${loadPerFrame(r).toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.busPerBroadcast === undefined ? '–' : r.busPerBroadcast.toFixed(2)} |`)
+      console.log(`| ${r.setup} | ${r.delivered} | ${r.cpuSeconds.toFixed(2)} | ${r.idlePerSecond.toFixed(2)} | ${perFrame(r).toFixed(1)} | ${loadPerFrame(r).toFixed(1)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.busPerBroadcast === undefined ? '–' : r.busPerBroadcast.toFixed(2)} | ${r.busPerAnswer === undefined ? '–' : r.busPerAnswer.toFixed(2)} |`)
     }
-    console.log(`\nCPU seconds by process (cluster): node 1 ${three.perProcess[0]!.toFixed(2)}, node 2 ${three.perProcess[1]!.toFixed(2)}, node 3 ${three.perProcess[2]!.toFixed(2)}, nats-server ${three.perProcess[3]!.toFixed(2)}, redis-server ${three.perProcess[4]!.toFixed(2)}`)
+    const byProcess = (v: number[]) => ['node 1', 'node 2', 'node 3', 'nats-server', 'redis-server'].map((name, i) => `${name} ${v[i]!.toFixed(2)}`).join(', ')
+    console.log(`\nCPU seconds by process (cluster): ${byProcess(three.perProcess)}; of it idle: ${byProcess(three.perProcessIdle)}`)
     console.log(`\nCPU per delivered frame, cluster / one node: ${(perFrame(three) / perFrame(one)).toFixed(2)}× (goal ≤ 2×); without the idle part: ${(loadPerFrame(three) / loadPerFrame(one)).toFixed(2)}×`)
+    if (failoverMs.length === 0) return
     console.log(`\nFailover: ${failoverMs.length} rooms over 2 kills -9 of their owner, lease ${LEASE_MS} ms (goal ≤ ${LEASE_MS + 1000} ms)\n`)
     console.log('| kill -9 → rooms adopted | p50 ms | p95 ms | max ms |')
     console.log('| --- | ---: | ---: | ---: |')

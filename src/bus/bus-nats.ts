@@ -43,11 +43,15 @@ function firstConnectDelay(attempt: number): number {
   return Math.min(100 * 2 ** Math.min(attempt, 5), 2000) + Math.floor(Math.random() * 100)
 }
 
+/** Published subjects remembered with their prefix (bounded; rebuilt when full). */
+const WIRE_SUBJECTS_KEPT = 1024
+
 export class NatsBus implements Bus {
   readonly stats = new BusCounters()
   readonly #opts: NatsBusOptions
   readonly #prefix: string
   readonly #subjects = new Map<string, Listening>()
+  readonly #wireSubjects = new Map<string, string>()
   #nc: NatsConnection | undefined
   #connected = false
   #closed = false
@@ -74,18 +78,33 @@ export class NatsBus implements Bus {
   }
 
   publish(subject: string, data: Uint8Array): void {
-    if (!this.#connected || !isSubject(subject)) {
+    const wire = this.#connected ? this.#wireSubject(subject) : undefined
+    if (wire === undefined) {
       this.stats.dropped++
       return
     }
     try {
-      this.#nc!.publish(this.#prefix + subject, data)
+      this.#nc!.publish(wire, data)
       this.stats.published++
       this.stats.bytesOut += data.length
     } catch {
       // closed under us, or larger than the server's max_payload
       this.stats.dropped++
     }
+  }
+
+  /**
+   * `subject` checked and prefixed, or undefined if it is not a subject. Remembered: a node
+   * publishes to a handful of subjects (the other nodes' inboxes) for every turn.
+   */
+  #wireSubject(subject: string): string | undefined {
+    const known = this.#wireSubjects.get(subject)
+    if (known !== undefined) return known
+    if (!isSubject(subject)) return undefined
+    if (this.#wireSubjects.size >= WIRE_SUBJECTS_KEPT) this.#wireSubjects.clear()
+    const wire = this.#prefix + subject
+    this.#wireSubjects.set(subject, wire)
+    return wire
   }
 
   subscribe(subject: string, handler: Handler): Subscription {

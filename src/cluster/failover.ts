@@ -88,18 +88,20 @@ export class Failover {
       // The graces run from when the node was lost (its lease lapsed), not from now.
       await this.#adopt(dead, await store.roomsOf(dead), forMs)
     }
+    // Own rooms are checked once a second, not every round: lapsed leases must be seen
+    // within a fifth of a lease, but a stray or a lost room can wait a second, and every
+    // store round trip costs each node CPU even when nothing happens.
+    if (Date.now() - this.#lastVerify < VERIFY_EVERY_MS) return
+    this.#lastVerify = Date.now()
     // Rooms the directory says are this node's but that do not run here: a node restarted
     // with the same id, or a hand-over whose message never arrived. Adopted from their
-    // records once seen two rounds in a row (a claim in flight is never mistaken for one).
+    // records once seen two checks in a row (a claim in flight is never mistaken for one).
     const strays = (await store.roomsOf(node)).filter((code) => registry.ownership(code) === undefined)
     const confirmed = this.#first ? strays : strays.filter((code) => this.#strays.has(code))
     this.#first = false
     this.#strays = new Set(strays)
     if (confirmed.length > 0) await this.#adopt(node, confirmed)
-    if (Date.now() - this.#lastVerify >= VERIFY_EVERY_MS) {
-      this.#lastVerify = Date.now()
-      await registry.verify()
-    }
+    await registry.verify()
   }
 
   async #adopt(from: string, codes: readonly string[], elapsedMs = 0): Promise<void> {

@@ -8,19 +8,26 @@
  * one op (the frame once, the connection ids listed).
  */
 import type { Bus, Subscription } from '../bus/bus.js'
-import { Op, decodeEnvelope, encodeEnvelope, inbox, dataSize, ENVELOPE_SOFT_LIMIT, type WireOp } from './wire.js'
+import { Op, decodeEnvelope, encodeBuilt, inbox, dataSize, ENVELOPE_SOFT_LIMIT, type Envelope, type WireOp } from './wire.js'
 
 interface Outbox {
-  ops: WireOp[]
+  /** The inbox subject of the node it goes to. */
+  readonly subject: string
+  /** This node's id, then the ops queued: encoded as it is. */
+  envelope: Envelope
   bytes: number
   /** The last op if it is a Send, so the next send of the same frame joins it. */
   lastSend: [typeof Op.Send, number[], Uint8Array | string] | undefined
 }
 
+/** Inbox subjects remembered (one per node talked to). */
+const SUBJECTS_KEPT = 256
+
 export class NodeLink {
   readonly node: string
   readonly #bus: Bus
   readonly #outboxes = new Map<string, Outbox>()
+  readonly #subjects = new Map<string, string>()
   readonly #sub: Subscription
   #scheduled = false
   readonly #flushTurn = (): void => this.flush()
@@ -37,9 +44,9 @@ export class NodeLink {
   /** Queue `op` for `node` (sent at the end of this turn). */
   send(node: string, op: WireOp, size = 16): void {
     const box = this.#box(node)
-    box.ops.push(op)
+    box.envelope.push(op)
     box.lastSend = undefined
-    this.#grew(node, box, size)
+    this.#grew(box, size)
   }
 
   /** Queue a frame for connection `cid` on `node`, joined to the previous send of the same frame. */
@@ -48,19 +55,19 @@ export class NodeLink {
     const last = box.lastSend
     if (last !== undefined && last[2] === data) {
       last[1].push(cid)
-      this.#grew(node, box, 4)
+      this.#grew(box, 4)
       return
     }
     const op: [typeof Op.Send, number[], Uint8Array | string] = [Op.Send, [cid], data]
-    box.ops.push(op)
+    box.envelope.push(op)
     box.lastSend = op
-    this.#grew(node, box, dataSize(data) + 8)
+    this.#grew(box, dataSize(data) + 8)
   }
 
   /** Send every outbox now. */
   flush(): void {
     this.#scheduled = false
-    for (const [node, box] of this.#outboxes) this.#publish(node, box)
+    for (const box of this.#outboxes.values()) this.#publish(box)
     this.#outboxes.clear()
   }
 
@@ -72,7 +79,7 @@ export class NodeLink {
   #box(node: string): Outbox {
     let box = this.#outboxes.get(node)
     if (!box) {
-      box = { ops: [], bytes: 0, lastSend: undefined }
+      box = { subject: this.#subject(node), envelope: [this.node], bytes: 0, lastSend: undefined }
       this.#outboxes.set(node, box)
     }
     if (!this.#scheduled) {
@@ -82,19 +89,31 @@ export class NodeLink {
     return box
   }
 
-  #grew(node: string, box: Outbox, size: number): void {
+  /** The inbox subject of `node`, built once per node rather than once per envelope. */
+  #subject(node: string): string {
+    let subject = this.#subjects.get(node)
+    if (subject === undefined) {
+      // Bounded: nodes come and go (a restart may take a new id); a rebuild is cheap.
+      if (this.#subjects.size >= SUBJECTS_KEPT) this.#subjects.clear()
+      subject = inbox(node)
+      this.#subjects.set(node, subject)
+    }
+    return subject
+  }
+
+  #grew(box: Outbox, size: number): void {
     box.bytes += size
     // A big turn goes out in several envelopes (the Bus has a message size limit), still in order.
     if (box.bytes >= ENVELOPE_SOFT_LIMIT) {
-      this.#publish(node, box)
-      box.ops = []
+      this.#publish(box)
+      box.envelope = [this.node]
       box.bytes = 0
       box.lastSend = undefined
     }
   }
 
-  #publish(node: string, box: Outbox): void {
-    if (box.ops.length === 0) return
-    this.#bus.publish(inbox(node), encodeEnvelope(this.node, box.ops))
+  #publish(box: Outbox): void {
+    if (box.envelope.length === 1) return
+    this.#bus.publish(box.subject, encodeBuilt(box.envelope))
   }
 }

@@ -11,7 +11,48 @@ import type { RoomRegistry } from '../rooms/registry.js'
 import type { NodeLink } from './node-link.js'
 import { Op, type HostCall, type HostCommandName } from './wire.js'
 
-const key = (node: string, cid: number): string => `${node}/${cid}`
+/**
+ * Bridged connections by edge node, then by their id there: looked up for every frame a
+ * door sends, so without building a key string per frame.
+ */
+class ByEdge<T> {
+  readonly #edges = new Map<string, Map<number, T>>()
+  #size = 0
+
+  get size(): number {
+    return this.#size
+  }
+  get(edge: string, cid: number): T | undefined {
+    return this.#edges.get(edge)?.get(cid)
+  }
+  set(edge: string, cid: number, value: T): void {
+    let of = this.#edges.get(edge)
+    if (!of) this.#edges.set(edge, (of = new Map()))
+    if (!of.has(cid)) this.#size++
+    of.set(cid, value)
+  }
+  delete(edge: string, cid: number): boolean {
+    const of = this.#edges.get(edge)
+    if (!of?.delete(cid)) return false
+    this.#size--
+    if (of.size === 0) this.#edges.delete(edge)
+    return true
+  }
+  /** Every connection of `edge`, taken out. */
+  take(edge: string): T[] {
+    const of = this.#edges.get(edge)
+    if (!of) return []
+    this.#edges.delete(edge)
+    this.#size -= of.size
+    return [...of.values()]
+  }
+  edges(): string[] {
+    return [...this.#edges.keys()]
+  }
+  *values(): IterableIterator<T> {
+    for (const of of this.#edges.values()) yield* of.values()
+  }
+}
 
 class RemotePlayerPort implements PlayerPort {
   constructor(
@@ -93,8 +134,8 @@ class RemoteHost implements Host {
 export class Ports {
   readonly link: NodeLink
   readonly #registry: RoomRegistry
-  readonly #players = new Map<string, RemotePlayerPort>()
-  readonly #hosts = new Map<string, RemoteHost>()
+  readonly #players = new ByEdge<RemotePlayerPort>()
+  readonly #hosts = new ByEdge<RemoteHost>()
 
   constructor(link: NodeLink, registry: RoomRegistry) {
     this.link = link
@@ -107,42 +148,39 @@ export class Ports {
 
   /** @internal true if the port was still bridged. */
   forget(port: RemotePlayerPort): boolean {
-    const k = key(port.edge, port.cid)
-    if (this.#players.get(k) !== port) return false
-    this.#players.delete(k)
+    if (this.#players.get(port.edge, port.cid) !== port) return false
+    this.#players.delete(port.edge, port.cid)
     return true
   }
 
   /** @internal */
   forgetHost(host: RemoteHost): boolean {
-    const k = key(host.edge, host.cid)
-    if (this.#hosts.get(k) !== host) return false
-    this.#hosts.delete(k)
+    if (this.#hosts.get(host.edge, host.cid) !== host) return false
+    this.#hosts.delete(host.edge, host.cid)
     return true
   }
 
   /** Ops from a door on node `from`. */
   handle(from: string, op: readonly unknown[]): void {
     const cid = op[1] as number
-    const k = key(from, cid)
     switch (op[0]) {
       case Op.Join: {
         const [, , code, sid, name, address, rejoin] = op as [number, number, string, string | null, string | null, string, number | null]
         const port = new RemotePlayerPort(this, from, cid, code, address)
         const room = this.#registry.get(code)
         if (!room) return this.link.send(from, [Op.Refuse, cid, CloseCode.NoSuchRoom])
-        this.#players.set(k, port)
+        this.#players.set(from, cid, port)
         return room.post({ type: 'player-connect', port, sid: sid ?? undefined, name: name ?? undefined, ...(rejoin === null ? {} : { rejoin }) })
       }
       case Op.PlayerFrame: {
-        const port = this.#players.get(k)
+        const port = this.#players.get(from, cid)
         if (port) this.#registry.get(port.code)?.post({ type: 'player-frame', port, data: op[2] as Uint8Array | string })
         return
       }
       case Op.Leave: {
-        const port = this.#players.get(k)
+        const port = this.#players.get(from, cid)
         if (!port) return
-        this.#players.delete(k)
+        this.#players.delete(from, cid)
         this.#registry.get(port.code)?.post({ type: 'player-disconnect', port })
         return
       }
@@ -151,7 +189,7 @@ export class Ports {
         const room = this.#registry.get(code)
         const host = new RemoteHost(this, from, cid, code)
         if (!room || room.isPreset) return this.link.send(from, [Op.HostCall, cid, ['refused', 'ended']])
-        this.#hosts.set(k, host)
+        this.#hosts.set(from, cid, host)
         return room.post({
           type: 'host-resume',
           host,
@@ -163,18 +201,18 @@ export class Ports {
         })
       }
       case Op.HostCommand: {
-        const control = this.#hosts.get(k)?.control
+        const control = this.#hosts.get(from, cid)?.control
         if (!control) return
         const name = op[2] as HostCommandName
-        if (name === 'detached') this.#hosts.delete(k)
+        if (name === 'detached') this.#hosts.delete(from, cid)
         control[name]()
         return
       }
       case Op.Kick:
-        return this.#hosts.get(k)?.control?.kick(op[2] as number)
+        return this.#hosts.get(from, cid)?.control?.kick(op[2] as number)
       case Op.HostSend: {
         const to = op[3] as number[] | null
-        return this.#hosts.get(k)?.control?.send(op[2] as Uint8Array | string, to ?? undefined)
+        return this.#hosts.get(from, cid)?.control?.send(op[2] as Uint8Array | string, to ?? undefined)
       }
     }
   }
@@ -185,17 +223,8 @@ export class Ports {
    * another node); its hosts are away (they may resume).
    */
   edgeGone(edge: string): void {
-    const prefix = `${edge}/`
-    for (const [k, port] of [...this.#players]) {
-      if (!k.startsWith(prefix)) continue
-      this.#players.delete(k)
-      this.#registry.get(port.code)?.post({ type: 'player-disconnect', port })
-    }
-    for (const [k, host] of [...this.#hosts]) {
-      if (!k.startsWith(prefix)) continue
-      this.#hosts.delete(k)
-      host.control?.detached()
-    }
+    for (const port of this.#players.take(edge)) this.#registry.get(port.code)?.post({ type: 'player-disconnect', port })
+    for (const host of this.#hosts.take(edge)) host.control?.detached()
   }
 
   /**
@@ -217,24 +246,22 @@ export class Ports {
   /** An edge's answer to `audit`: these connections are gone there. */
   gone(edge: string, players: readonly number[], hosts: readonly number[]): void {
     for (const cid of players) {
-      const port = this.#players.get(key(edge, cid))
+      const port = this.#players.get(edge, cid)
       if (!port) continue
-      this.#players.delete(key(edge, cid))
+      this.#players.delete(edge, cid)
       this.#registry.get(port.code)?.post({ type: 'player-disconnect', port })
     }
     for (const cid of hosts) {
-      const host = this.#hosts.get(key(edge, cid))
+      const host = this.#hosts.get(edge, cid)
       if (!host) continue
-      this.#hosts.delete(key(edge, cid))
+      this.#hosts.delete(edge, cid)
       host.control?.detached()
     }
   }
 
   /** Every edge at once (the Bus was down past the player grace). */
   allEdgesGone(): void {
-    const edges = new Set<string>()
-    for (const p of this.#players.values()) edges.add(p.edge)
-    for (const h of this.#hosts.values()) edges.add(h.edge)
+    const edges = new Set([...this.#players.edges(), ...this.#hosts.edges()])
     for (const e of edges) this.edgeGone(e)
   }
 
@@ -244,7 +271,7 @@ export class Ports {
    * the new owner when it says the room moved). Hosts are told to reconnect (1012).
    */
   release(code: string): void {
-    for (const [k, port] of [...this.#players]) if (port.code === code) this.#players.delete(k)
-    for (const [, host] of [...this.#hosts]) if (host.code === code) host.restarting()
+    for (const port of [...this.#players.values()]) if (port.code === code) this.#players.delete(port.edge, port.cid)
+    for (const host of [...this.#hosts.values()]) if (host.code === code) host.restarting()
   }
 }

@@ -87,8 +87,16 @@ const options = { useRecords: false, tagUint8Array: false, mapsAsObjects: true }
 const encoder = new Encoder(options)
 const decoder = new Decoder(options)
 
+/** An envelope as it is built: the sender first, then its ops (encoded as it is, no copy). */
+export type Envelope = [string, ...WireOp[]]
+
 export function encodeEnvelope(from: string, ops: readonly WireOp[]): Uint8Array {
   return encoder.encode([from, ...ops])
+}
+
+/** `encodeEnvelope` for an envelope built in place (the outbox of a node). */
+export function encodeBuilt(envelope: Envelope): Uint8Array {
+  return encoder.encode(envelope)
 }
 
 /** The sender and its ops, or undefined for a message that is not an envelope. */
@@ -100,7 +108,12 @@ export function decodeEnvelope(bytes: Uint8Array): { from: string; ops: WireOp[]
     return undefined
   }
   if (!Array.isArray(value) || typeof value[0] !== 'string') return undefined
-  const ops = value.slice(1).filter((op): op is WireOp => Array.isArray(op) && typeof op[0] === 'number')
+  // One pass, one array: this runs for every envelope a node receives.
+  const ops: WireOp[] = []
+  for (let i = 1; i < value.length; i++) {
+    const op: unknown = value[i]
+    if (Array.isArray(op) && typeof op[0] === 'number') ops.push(op as WireOp)
+  }
   return { from: value[0], ops }
 }
 
