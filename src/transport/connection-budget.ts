@@ -9,7 +9,7 @@
  */
 import type { Role } from '../metrics.js'
 
-export type RefusalReason = 'per-address' | 'server-full'
+export type RefusalReason = 'per-address' | 'server-full' | 'join-throttled'
 
 export interface Refusal {
   readonly status: 429 | 503

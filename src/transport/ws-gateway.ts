@@ -62,6 +62,11 @@ export interface GatewayOptions {
 }
 
 const SID = /^[A-Za-z0-9_-]{16,64}$/
+/**
+ * 4029 closes an address past its join throttle is told, per window, with a full handshake
+ * (so a page can read the code) before its further joins are refused before the handshake.
+ */
+export const THROTTLED_HANDSHAKES = 10
 const ROOM_PATH = /^\/([A-Za-z0-9]{1,16})\/?$/
 
 export class WsGateway {
@@ -75,6 +80,8 @@ export class WsGateway {
   #clock = { tick: 0 }
   #clockTimer: NodeJS.Timeout
   #roomCreations: AddressWindow
+  /** 4029s told by handshake to each address past the join throttle (see THROTTLED_HANDSHAKES). */
+  #throttledHandshakes: AddressWindow
   #parseCbor
   #parseJson
   #accepting = true
@@ -88,6 +95,7 @@ export class WsGateway {
     this.#playerWss = new WebSocketServer({ ...common, maxPayload: settings.playerMaxFrame })
     this.#heartbeat = new Heartbeat(settings.pingIntervalMs)
     this.#roomCreations = new AddressWindow(settings.roomsPerMinute)
+    this.#throttledHandshakes = new AddressWindow(THROTTLED_HANDSHAKES)
     this.#parseCbor = commandParser('cbor', settings.maxPlayers)
     this.#parseJson = commandParser('json', settings.maxPlayers)
     const cap = connectionCap(settings.maxConnections, settings.fdReserve, readDescriptorLimit())
@@ -145,7 +153,7 @@ export class WsGateway {
     const wss = isHost ? this.#hostWss : this.#playerWss
     const role: Role = isHost ? 'host' : listener ? 'listener' : 'player'
     const address = clientAddress(req, this.#opts.settings.trustProxy)
-    const refusal = this.#budget.admit(address, role)
+    const refusal = (role === 'player' && this.#pastThrottle(address)) || this.#budget.admit(address, role)
     if (refusal) {
       this.#opts.metrics.refused(refusal.reason, role)
       return refuseUpgrade(socket, refusal)
@@ -166,6 +174,16 @@ export class WsGateway {
     // With no `verifyClient`, ws completes or refuses (400) a handshake before returning: a
     // refused one never became a Connection, so its place is free again.
     if (!upgraded) this.#budget.release(address, role)
+  }
+
+  /**
+   * A join from an address past its join throttle is told 4029 with a handshake a few times
+   * per window; past that, the address is flooding, not a person retrying: HTTP 429 before
+   * the handshake, which costs the server one write instead of a WebSocket.
+   */
+  #pastThrottle(address: string): Refusal | undefined {
+    if (!this.#opts.joinThrottle.exhausted(address) || this.#throttledHandshakes.take(address)) return undefined
+    return { status: 429, reason: 'join-throttled', message: 'too many failed joins from this address: PARTYLINE_JOIN_ATTEMPTS_PER_MINUTE; retry in a minute' }
   }
 
   /** Stop taking connections and close every open one with `code` (1012 on restart). */

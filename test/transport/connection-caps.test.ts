@@ -8,6 +8,7 @@ import t from 'tap'
 import type { WebSocket } from 'ws'
 import { SMALL_MAP } from '../games/clickplanet/harness.js'
 import { HostPeer, httpGet, metricValue, PlayerPeer, scrape, testServer, until } from '../helpers/server.js'
+import { THROTTLED_HANDSHAKES } from '../../src/transport/ws-gateway.js'
 import { attempt, openMany, RawUpgrade } from './upgrade-client.js'
 
 const closeAll = (sockets: WebSocket[]): void => sockets.forEach((ws) => ws.terminate())
@@ -148,4 +149,27 @@ t.test('caps - refusals with 4029 and 1008 release their place at once too', asy
   t.equal(metricValue(await scrape(server), 'partyline_closes_cut_total'), 0, 'nothing waited for a closing handshake')
   await until(() => server.metrics.connections.player === 0, 'no place held by the refused connections')
 
+})
+
+t.test('caps - past the join throttle an address is told 4029 a few times, then refused 429 before the handshake; other addresses join', async (t) => {
+  const server = await testServer(t, { joinAttemptsPerMinute: 2, trustProxy: true })
+  const flooder = { 'x-forwarded-for': '192.0.2.7' }
+  const host = new HostPeer(server)
+  const { key } = await host.prepare()
+  t.teardown(() => host.close())
+  const codes: number[] = []
+  for (let i = 0; i < 2 + THROTTLED_HANDSHAKES; i++) {
+    const raw = new RawUpgrade(server.port, '/ZZZZ', flooder)
+    t.teardown(() => raw.destroy())
+    codes.push(await raw.closeFrame())
+  }
+  t.same(codes, [4004, 4004, ...Array<number>(THROTTLED_HANDSHAKES).fill(4029)], 'two failed joins, then 4029 told with a handshake')
+  const raws = Array.from({ length: 5 }, () => new RawUpgrade(server.port, `/${key}`, flooder))
+  t.teardown(() => raws.forEach((r) => r.destroy()))
+  await until(() => raws.every((r) => r.closed), 'every refused socket to be closed by the server')
+  t.same([...new Set(raws.map((r) => r.statusLine))], ['HTTP/1.1 429 Too Many Requests'], 'then 429 before any handshake, even for a room that exists')
+  t.equal(metricValue(await scrape(server), 'partyline_connections_refused_total', { reason: 'join-throttled', role: 'player' }), 5)
+  const other = await attempt(`${server.ws}/${key}`, { 'x-forwarded-for': '192.0.2.8' })
+  t.ok(other.open, 'another address joins')
+  if (other.open) other.ws.terminate()
 })
