@@ -14,12 +14,34 @@
  * `publish` drops and counts (nats.js would otherwise buffer every publish until it is
  * back, without bound).
  */
-import { connect, Events, type NatsConnection, type Subscription as NatsSubscription } from 'nats'
+import { connect, Events, type ConnectionOptions, type NatsConnection, type Subscription as NatsSubscription } from 'nats'
 import type { Logger } from 'pino'
 import type { ReadinessComponent } from '../readiness.js'
 import { BusCounters, checkSubject, isSubject, type Bus, type Subscription } from './bus.js'
 
 type Handler = (data: Uint8Array) => void
+
+/**
+ * How every partyline connection to NATS is made (the bus, the click log): `servers` is
+ * `NATS_URL` (one URL or a comma-separated list). Reconnects never give up (nats.js stops
+ * after 10 attempts by default), and a dead server is noticed within two missed pings.
+ */
+export function natsConnectionOptions(servers: string, name: string): ConnectionOptions {
+  return {
+    servers: servers.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    // nats.js also gives up after two authorization errors in a row; a server being
+    // reconfigured must not end the node's connection for good.
+    ignoreAuthErrorAbort: true,
+    waitOnFirstConnect: false,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    timeout: 2000,
+    pingInterval: 5000,
+    maxPingOut: 2,
+  }
+}
 
 export interface NatsBusOptions {
   /** One URL or a comma-separated list (`nats://a:4222,nats://b:4222`). */
@@ -163,20 +185,7 @@ export class NatsBus implements Bus {
     const { servers, logger, health } = this.#opts
     for (let attempt = 0; !this.#closed; attempt++) {
       try {
-        const nc = await connect({
-          servers: servers.split(',').map((s) => s.trim()),
-          name: this.#opts.name ?? 'partyline',
-          maxReconnectAttempts: -1,
-          // nats.js also gives up after two authorization errors in a row; a server being
-          // reconfigured must not end the node's bus for good.
-          ignoreAuthErrorAbort: true,
-          waitOnFirstConnect: false,
-          reconnectTimeWait: 250,
-          reconnectJitter: 100,
-          timeout: 2000,
-          pingInterval: 5000,
-          maxPingOut: 2,
-        })
+        const nc = await connect(natsConnectionOptions(servers, this.#opts.name ?? 'partyline'))
         if (this.#closed) {
           await nc.close()
           return

@@ -26,6 +26,7 @@ import {
 } from 'nats'
 import type { Logger } from 'pino'
 import type { ReadinessComponent } from '../../readiness.js'
+import { natsConnectionOptions } from '../../bus/bus-nats.js'
 import {
   LogClosedError, LogFailedError,
   type EventLog, type LogHandler, type LogSubscription,
@@ -241,17 +242,7 @@ export class JetStreamEventLog implements EventLog {
     const { servers, logger, health } = this.#opts
     for (let attempt = 0; !this.#closed; attempt++) {
       try {
-        const nc = await connect({
-          servers: servers.split(',').map((s) => s.trim()),
-          name: `${this.#opts.name ?? 'partyline'}-clicks`,
-          maxReconnectAttempts: -1,
-          ignoreAuthErrorAbort: true,
-          reconnectTimeWait: 250,
-          reconnectJitter: 100,
-          timeout: 2000,
-          pingInterval: 5000,
-          maxPingOut: 2,
-        })
+        const nc = await connect(natsConnectionOptions(servers, `${this.#opts.name ?? 'partyline'}-clicks`))
         if (this.#closed) {
           await nc.close()
           return
