@@ -8,12 +8,47 @@ import {
   type LogHandler, type LogSubscription,
 } from './event-log.js'
 import type { JetStreamEventLog } from './event-log-jetstream.js'
-import { decodeClick, type Click } from './messages.js'
+import { decodeLoggedClick } from './click-decoder.js'
+import type { Click } from './messages.js'
 
 /** Messages per pull: large enough to catch up fast (10,000 read back ~10 % faster than 2,000 here). */
 const BATCH = 10_000
 /** How long without a new click before a reader looks at the stream again (replaced, trimmed, caught up). */
 const IDLE_MS = 1000
+
+/** Where the dots of a reply subject are (reused: `streamSequence` runs to its end). */
+const DOTS = new Int32Array(10)
+
+/**
+ * The stream sequence of a delivered message, read from its reply subject
+ * (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>`,
+ * or with `<domain>.<account hash>.` after `ACK.` and a token at the end). nats.js's
+ * `m.seq` parses the whole subject into an object for every message, a seventh of a
+ * catch-up's time; this reads one number. -1 when the subject is not of that shape.
+ */
+export function streamSequence(reply: string): number {
+  if (!reply.startsWith('$JS.ACK.')) return -1
+  const ends = DOTS
+  let dots = 0
+  let at = -1
+  while (dots < 10) {
+    at = reply.indexOf('.', at + 1)
+    if (at < 0) break
+    ends[dots++] = at
+  }
+  // 9 tokens: 8 dots; 11 or more tokens: at least 10 dots.
+  let from: number, to: number
+  if (dots === 8) { from = ends[4]! + 1; to = ends[5]! }
+  else if (dots >= 10) { from = ends[6]! + 1; to = ends[7]! }
+  else return -1
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = reply.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return to > from ? n : -1
+}
 
 /** `name@created`: one incarnation of the stream. */
 export function identity(info: StreamInfo): string {
@@ -133,7 +168,10 @@ export class StreamReader {
       callback: (m) => {
         if (!this.#open || gap !== undefined || failure !== undefined) return
         lastAt = Date.now()
-        const seq = m.seq
+        // `reply` is on nats.js's message but not in its JsMsg type; without it, `m.seq`.
+        const reply = (m as { readonly reply?: unknown }).reply
+        let seq = typeof reply === 'string' ? streamSequence(reply) : -1
+        if (seq < 0) seq = m.seq
         if (seq < this.#next) return
         if (seq > this.#next) {
           gap = { seq, fresh }
@@ -143,7 +181,7 @@ export class StreamReader {
         fresh = false
         let click: Click
         try {
-          click = decodeClick(m.data)
+          click = decodeLoggedClick(m.data)
         } catch (err) {
           failure = new LogFailedError(`position ${seq} of the click stream is not a Click: ${message(err)}`)
           stop()
