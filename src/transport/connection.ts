@@ -48,13 +48,20 @@ export interface SendClock {
 export const STALL_TICKS = 8
 /** Ticks between two probes of one connection at least (a pong costs the server a few µs). */
 const PROBE_TICKS = 2
+/**
+ * The inbound budget's tick, in ms: fine, so that a held connection is read again in small
+ * steps spread over the second rather than all together once per SendClock tick.
+ */
+export const INBOUND_TICK_MS = 100
 
 export interface ConnectionContext {
   readonly metrics: ServerMetrics
-  /** Frames a connection may send per SendClock tick, by role, before it is read no more until the next tick. */
+  /** Frames a connection may send per inbound tick (`INBOUND_TICK_MS`), by role. */
   readonly framesPerTick: Readonly<Record<Role, number>>
-  /** Connections not read until the next tick (the gateway resumes them on each tick). */
+  /** Connections not read now; the gateway calls `release()` on each at every inbound tick. */
   readonly held: Set<Connection>
+  /** Counts inbound ticks (advanced by the gateway every `INBOUND_TICK_MS`). */
+  readonly inboundClock: SendClock
   /** Bytes the kernel has not yet taken (user space) past which a send closes with 1013. */
   readonly maxBuffered: number
   readonly clock: SendClock
@@ -123,9 +130,13 @@ export class Connection {
   #probe: Buffer | undefined
   /** The SendClock tick of the last probe sent. */
   #probeTick = -PROBE_TICKS
-  /** Frames received in the SendClock tick `#inTick`. */
+  /**
+   * Frames received and not yet paid for by elapsed inbound ticks (as of tick `#inTick`):
+   * a token bucket run in debt, since one socket read may bring many frames at once.
+   */
   #inFrames = 0
-  #inTick = -1
+  #inTick = 0
+  #held = false
 
   constructor(ws: ReasonedWebSocket, socket: Duplex, role: Role, address: string, ctx: ConnectionContext) {
     this.ws = ws
@@ -168,26 +179,42 @@ export class Connection {
   }
 
   /**
-   * @internal A frame came from the peer. Past its role's budget for this tick the socket is
-   * read no more until the next tick: the peer's frames wait in TCP buffers and then in its
-   * own send buffer, so a flood slows its sender, costs the server nothing meanwhile, and
-   * nothing is dropped. Frames already read still reach the session.
+   * @internal A frame came from the peer. Past its role's budget the socket is read no more
+   * until the ticks since have paid for what it sent: the peer's frames wait in TCP buffers
+   * and then in its own send buffer, so a flood slows its sender to the budget on average
+   * (frames that came in one read past the budget are debt, paid before it is read again),
+   * costs the server nothing meanwhile, and nothing is dropped. Frames already read still
+   * reach the session.
    */
   frameIn(): void {
-    const tick = this.#ctx.clock.tick
-    if (tick !== this.#inTick) {
-      this.#inTick = tick
-      this.#inFrames = 0
-    }
-    if (++this.#inFrames !== this.#ctx.framesPerTick[this.role] + 1 || this.#closing) return
+    const budget = this.#payBack()
+    if (++this.#inFrames <= budget || this.#held || this.#closing) return
+    this.#held = true
     this.#ctx.metrics.inboundHeld++
     this.ws.pause()
     this.#ctx.held.add(this)
   }
 
-  /** @internal The next tick: read the socket again. */
+  /** @internal An inbound tick: read the socket again once its debt is paid, else stay held. */
   release(): void {
-    if (!this.#closing && this.ws.readyState === 1) this.ws.resume()
+    if (this.#closing || this.ws.readyState !== 1) return
+    if (this.#inFrames >= this.#payBack()) {
+      this.#ctx.held.add(this)
+      return
+    }
+    this.#held = false
+    this.ws.resume()
+  }
+
+  /** Pays the debt down by the budget of each inbound tick since the last look; the budget. */
+  #payBack(): number {
+    const budget = this.#ctx.framesPerTick[this.role]
+    const tick = this.#ctx.inboundClock.tick
+    if (tick !== this.#inTick) {
+      this.#inFrames = Math.max(0, this.#inFrames - budget * (tick - this.#inTick))
+      this.#inTick = tick
+    }
+    return budget
   }
 
   get closing(): boolean {

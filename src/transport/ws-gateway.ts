@@ -34,7 +34,7 @@ import { normalizeCode } from '../rooms/room-code.js'
 import { isPlayerName } from '../protocol/player-name.js'
 import { AddressWindow } from './address-window.js'
 import { clientAddress } from './client-address.js'
-import { Connection, ReasonedWebSocket, STALL_TICKS, type ConnectionContext } from './connection.js'
+import { Connection, INBOUND_TICK_MS, ReasonedWebSocket, STALL_TICKS, type ConnectionContext } from './connection.js'
 import { ConnectionBudget, type Refusal } from './connection-budget.js'
 import { connectionCap, readDescriptorLimit } from './descriptor-limit.js'
 import { FrameCache } from './wire-frame.js'
@@ -79,6 +79,8 @@ export class WsGateway {
   #budget: ConnectionBudget
   #clock = { tick: 0 }
   #clockTimer: NodeJS.Timeout
+  #inboundClock = { tick: 0 }
+  #inboundTimer: NodeJS.Timeout
   #roomCreations: AddressWindow
   /** 4029s told by handshake to each address past the join throttle (see THROTTLED_HANDSHAKES). */
   #throttledHandshakes: AddressWindow
@@ -107,20 +109,26 @@ export class WsGateway {
     opts.logger.info({ total: cap.total, perAddress: this.#budget.limits.perAddress }, 'connection caps')
     const clock = this.#clock
     const tickMs = Math.max(1, settings.sendStallMs / STALL_TICKS)
-    const held = new Set<Connection>()
-    this.#clockTimer = setInterval(() => {
-      clock.tick++
-      for (const conn of held) conn.release()
-      held.clear()
-    }, tickMs)
+    this.#clockTimer = setInterval(() => clock.tick++, tickMs)
     this.#clockTimer.unref()
-    const perTick = (perSecond: number): number => Math.max(1, Math.round((perSecond * tickMs) / 1000))
+    const held = new Set<Connection>()
+    const inboundClock = this.#inboundClock
+    this.#inboundTimer = setInterval(() => {
+      inboundClock.tick++
+      // A connection still in debt puts itself back.
+      const due = [...held]
+      held.clear()
+      for (const conn of due) conn.release()
+    }, INBOUND_TICK_MS)
+    this.#inboundTimer.unref()
+    const perTick = (perSecond: number): number => Math.max(1, Math.round((perSecond * INBOUND_TICK_MS) / 1000))
     // One context for every connection (the hooks are not closures per connection).
     this.#connectionContext = {
       metrics: opts.metrics,
       maxBuffered: settings.maxBuffered,
       framesPerTick: { host: perTick(settings.hostFramesPerSecond), player: perTick(settings.playerFramesPerSecond), listener: perTick(settings.playerFramesPerSecond) },
       held,
+      inboundClock,
       clock,
       frames: new FrameCache(),
       logger: opts.logger,
@@ -191,6 +199,7 @@ export class WsGateway {
     this.#accepting = false
     this.#heartbeat.stop()
     clearInterval(this.#clockTimer)
+    clearInterval(this.#inboundTimer)
     for (const conn of this.#sockets) conn.close(code)
   }
 

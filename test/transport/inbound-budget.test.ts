@@ -1,15 +1,16 @@
 /**
- * A peer that sends more frames a second than its role may is read no more until the next
- * tick: its frames wait in TCP, none is dropped, nothing is closed, and the other members of
- * its room are read meanwhile. (Frames already read when the budget runs out, at most one
- * socket read's worth, still go through: the frames here are 4 KB, 16 to a 64 KiB read.)
+ * A peer that sends more frames a second than its role may is read no more until the ticks
+ * since (100 ms each) have paid for them: its frames wait in TCP, none is dropped, nothing is
+ * closed, and the other members of its room are read meanwhile. (Frames already read when the
+ * budget runs out, at most one socket read's worth, still go through, as debt paid before
+ * the next read: the frames here are 4 KB, 16 to a 64 KiB read.)
  */
 import t from 'tap'
 import { burst, metricValue, roomWithPlayers, scrape, testServer, until } from '../helpers/server.js'
 
 t.test('inbound - a flooding player is slowed, not cut: every frame arrives in order, and its neighbour is heard meanwhile', async (t) => {
   // Ticks of 100 ms; 100 frames a second = 10 frames a tick.
-  const server = await testServer(t, { sendStallMs: 800, playerFramesPerSecond: 100 })
+  const server = await testServer(t, { playerFramesPerSecond: 100 })
   const { host, players, ids } = await roomWithPlayers(server, 2)
   const [flooder, neighbour] = players as [(typeof players)[0], (typeof players)[0]]
   const N = 200
