@@ -12,12 +12,12 @@
  * variants taking turns for `CP_BENCH_ROUNDS` rounds (default 3); medians and ratios.
  */
 import { join } from 'node:path'
-import { AckPolicy, connect, DeliverPolicy, headers, nanos } from 'nats'
+import { AckPolicy, connect, DeliverPolicy, nanos } from 'nats'
 import { pino } from 'pino'
+import { fillStream } from './click-load.js'
 import { JetStreamEventLog } from '../../src/games/clickplanet/event-log-jetstream.js'
 import { LogFollower } from '../../src/games/clickplanet/log-follower.js'
 import { ClickPlanetMap, defaultMapPath } from '../../src/games/clickplanet/map.js'
-import { encodeClick, type Click } from '../../src/games/clickplanet/messages.js'
 import { Projection } from '../../src/games/clickplanet/projection.js'
 import { ClusterSnapshots, encodeSnapshot, StoreSnapshots } from '../../src/games/clickplanet/snapshot.js'
 import { NatsServer } from '../../src/launchers/nats-server.js'
@@ -50,23 +50,8 @@ try {
   const writer = await JetStreamEventLog.open({ servers: nats.url, stream: STREAM, subjects: 'catchup' })
   const nc = await connect({ servers: nats.url })
   const jsm = await nc.jetstreamManager()
-  const list: Click[] = []
-  const ts = BigInt(Date.now()) * 1_000_000n
   const setup0 = performance.now()
-  for (let i = 0; i < N; i++) {
-    const c: Click = { tileId: (i * 7919) % map.tileCount, countryId: i % 3 ? 'fr' : 'br', timestampNs: ts + BigInt(i), clickId: `cu-${i}` }
-    list.push(c)
-    const h = headers()
-    h.set('Nats-Msg-Id', c.clickId)
-    nc.publish(`catchup.tile.${c.tileId}`, encodeClick(c), { headers: h })
-    if (i % 20_000 === 19_999) await nc.flush()
-  }
-  await nc.flush()
-  const deadline = performance.now() + 60_000
-  while ((await jsm.streams.info(STREAM)).state.last_seq < N) {
-    if (performance.now() > deadline) throw new Error('the stream was not filled within 60 s')
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  const list = await fillStream(nc, jsm, STREAM, 'catchup', N, map.tileCount)
   console.error(`  (setup: ${f(N)} clicks in the stream in ${f((performance.now() - setup0) / 1000, 1)} s)`)
 
   // The snapshot at N − 100,000, in Redis.

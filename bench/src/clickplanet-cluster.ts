@@ -7,15 +7,16 @@
  * Every part is bounded in count and time.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { connect, headers } from 'nats'
+import { connect } from 'nats'
 import { pino } from 'pino'
 import WebSocket from 'ws'
+import { fillStream, postClick } from './click-load.js'
 import { JetStreamEventLog } from '../../src/games/clickplanet/event-log-jetstream.js'
 import { LogFollower } from '../../src/games/clickplanet/log-follower.js'
 import type { ClickPlanetMap } from '../../src/games/clickplanet/map.js'
-import { encodeClick, encodeClickRequest, type Click } from '../../src/games/clickplanet/messages.js'
+import { encodeClickRequest } from '../../src/games/clickplanet/messages.js'
 import { Projection } from '../../src/games/clickplanet/projection.js'
 import { ClusterSnapshots, encodeSnapshot, StoreSnapshots } from '../../src/games/clickplanet/snapshot.js'
 import { NatsServer } from '../../src/launchers/nats-server.js'
@@ -52,15 +53,7 @@ async function ingest(row: Row, entry: string, env: Record<string, string>, tile
     const CLIENTS = 64, MAX = 200_000, BUDGET = 5_000
     let done = 0, failed = 0
     const end = performance.now() + BUDGET
-    const post = (tile: number): Promise<number> => new Promise((resolve, reject) => {
-      const body = JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: tile, countryId: tile % 2 ? 'fr' : 'de' })) })
-      const req = request({ host: '127.0.0.1', port, path: '/api/click', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      })
-      req.on('error', reject)
-      req.end(body)
-    })
+    const post = (tile: number): Promise<number> => postClick(agent, port, tile)
     const t0 = performance.now()
     await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
       for (let i = c; done < MAX && performance.now() < end; i += CLIENTS) {
@@ -86,29 +79,10 @@ async function catchUp(row: Row, nats: NatsServer, redis: RedisServer, map: Clic
   const writer = await JetStreamEventLog.open({ servers: nats.url, stream, subjects: 'catchup' })
   const id = writer.id!
   const nc = await connect({ servers: nats.url })
-  const list: Click[] = []
-  const ts = BigInt(Date.now()) * 1_000_000n
   const setup0 = performance.now()
-  for (let i = 0; i < N; i++) {
-    const c: Click = { tileId: (i * 7919) % map.tileCount, countryId: i % 3 ? 'fr' : 'br', timestampNs: ts + BigInt(i), clickId: `cu-${i}` }
-    list.push(c)
-    const h = headers()
-    h.set('Nats-Msg-Id', c.clickId)
-    nc.publish(`catchup.tile.${c.tileId}`, encodeClick(c), { headers: h })
-    if (i % 20_000 === 19_999) await nc.flush()
-  }
-  await nc.flush()
-  const jsm = await nc.jetstreamManager()
-  const deadline = performance.now() + 60_000
-  let stored = 0
-  while (performance.now() < deadline) {
-    stored = (await jsm.streams.info(stream)).state.last_seq
-    if (stored >= N) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  const list = await fillStream(nc, await nc.jetstreamManager(), stream, 'catchup', N, map.tileCount)
   await nc.close()
-  console.error(`  (setup: ${f(stored, 0)} clicks in the stream in ${f((performance.now() - setup0) / 1000, 1)} s)`)
-  if (stored < N) throw new Error(`only ${stored} of ${N} clicks reached the stream`)
+  console.error(`  (setup: ${f(N, 0)} clicks in the stream in ${f((performance.now() - setup0) / 1000, 1)} s)`)
 
   // A cold node from the stream alone.
   {

@@ -7,8 +7,8 @@
  * (default 4, the first a warm-up); medians of the others.
  */
 import { spawn } from 'node:child_process'
-import { Agent, request } from 'node:http'
-import { encodeClickRequest } from '../../src/games/clickplanet/messages.js'
+import { Agent } from 'node:http'
+import { postClick } from './click-load.js'
 import { NatsServer } from '../../src/launchers/nats-server.js'
 import { RedisServer } from '../../src/launchers/redis-server.js'
 const nats = await NatsServer.start({ jetstream: true })
@@ -24,11 +24,7 @@ try {
   if (baseline !== undefined) nodes.push([`baseline (${baseline})`, await start(baseline, 'base')])
   const rates = new Map<string, number[]>()
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
-  const post = (port: number, tile: number): Promise<number> => new Promise((resolve, reject) => {
-    const body = JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: tile, countryId: tile % 2 ? 'fr' : 'de' })) })
-    const req = request({ host: '127.0.0.1', port, path: '/api/click', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
-    req.on('error', reject); req.end(body)
-  })
+  const post = (port: number, tile: number): Promise<number> => postClick(agent, port, tile)
   for (let round = 0; round < Number(process.env['CP_BENCH_ROUNDS'] ?? 4); round++) {
     for (const [name, { port }] of nodes) {
       let done = 0, failed = 0

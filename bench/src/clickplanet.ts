@@ -11,12 +11,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import WebSocket from 'ws'
+import { postClick } from './click-load.js'
 import { COUNTRY_CODES } from '../../src/games/clickplanet/country-codes.js'
 import { FileEventLog } from '../../src/games/clickplanet/event-log-file.js'
 import { createClickPlanet } from '../../src/games/clickplanet/index.js'
@@ -166,15 +167,7 @@ async function httpIngest(label: string, dataDir: string | undefined, tiles: num
     const CLIENTS = 64, MAX = 200_000, BUDGET = 5_000
     let done = 0
     const end = performance.now() + BUDGET
-    const post = (tile: number): Promise<number> => new Promise((resolve, reject) => {
-      const body = JSON.stringify({ data: Array.from(encodeClickRequest({ tileId: tile, countryId: tile % 2 ? 'fr' : 'de' })) })
-      const req = request({ host: '127.0.0.1', port, path: '/api/click', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      })
-      req.on('error', reject)
-      req.end(body)
-    })
+    const post = (tile: number): Promise<number> => postClick(agent, port, tile)
     const t0 = performance.now()
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (done < MAX && performance.now() < end) {

@@ -5,21 +5,11 @@
  */
 import t from 'tap'
 import { CloseCode } from '../../src/errors.js'
-import { PlayerPeer, joinPlayer, newSid, HostPeer, httpGet, metricValue, scrape, until, type Msg } from '../helpers/server.js'
+import { PlayerPeer, joinPlayer, newSid, HostPeer, httpGet, metricValue, scrape, until } from '../helpers/server.js'
 import { startEngines } from './cluster-nodes.js'
-import { adminRoom, eventually, startProcesses, resumeHost } from './processes.js'
+import { adminRoom, eventually, fromEach, startProcesses, resumeHost } from './processes.js'
 
 const engines = await startEngines(t)
-
-/** The next `from_str` messages until one from each of `ids` arrived; returns them by id. */
-async function fromEach(host: HostPeer, ids: number[]): Promise<Map<number, string>> {
-  const got = new Map<number, string>()
-  while (ids.some((id) => !got.has(id))) {
-    const m: Msg = await host.message(undefined, 10_000)
-    if (m.cmd === 'from_str') got.set(Number(m.from), String(m.data))
-  }
-  return got
-}
 
 t.test('hand-over - SIGTERM of the owner hands its room over: kept frames, ids and sockets elsewhere survive; the node exits in its bound', async (t) => {
   const [a, b] = await startProcesses(t, engines, 2)

@@ -91,3 +91,13 @@ export async function eventually(check: () => Promise<boolean>, what: string, ms
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+/** The next `from_str` messages until one from each of `ids` arrived; returns them by id. */
+export async function fromEach(host: HostPeer, ids: number[]): Promise<Map<number, string>> {
+  const got = new Map<number, string>()
+  while (ids.some((id) => !got.has(id))) {
+    const m: Msg = await host.message(undefined, 10_000)
+    if (m.cmd === 'from_str') got.set(Number(m.from), String(m.data))
+  }
+  return got
+}

@@ -12,6 +12,7 @@ import { RoomRegistry, recordPatch } from '../../src/rooms/registry.js'
 import { MemoryStore } from '../../src/store/store-memory.js'
 import type { RoomPatch, RoomRecord } from '../../src/store/store.js'
 import { until } from '../helpers/server.js'
+import { quietHost } from './quiet-host.js'
 
 /** Resolves once `check()` resolves true; fails after 5 s. */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -22,19 +23,13 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   }
 }
 
-const quietHost = (): Host & { restarted: boolean } => ({
+/** A quiet host that notes being told the server restarts (its room moved away). */
+const restartNotingHost = (): Host & { restarted: boolean } => ({
+  ...quietHost(),
   restarted: false,
-  attached() {},
-  state() {},
-  playerJoined() {},
-  playerLeft() {},
-  fromPlayer() {},
-  error() {},
-  stopped() {},
   restarting() {
     this.restarted = true
   },
-  replaced() {},
 })
 
 class Port implements PlayerPort {
@@ -79,7 +74,7 @@ function registry(store: MemoryStore, node = 'n1') {
 t.test('registry - a room is claimed with an ownership; a join writes one player; the end releases the code', async (t) => {
   const store = new WatchedStore()
   const reg = registry(store)
-  const outcome = await reg.create(quietHost(), { name: 'Quiz', public: true, maxPlayers: 4 })
+  const outcome = await reg.create(restartNotingHost(), { name: 'Quiz', public: true, maxPlayers: 4 })
   if (!outcome.ok) throw new Error('not created')
   const { room } = outcome
   const own = reg.ownership(room.key)
@@ -103,7 +98,7 @@ t.test('registry - a room is claimed with an ownership; a join writes one player
 t.test('registry - a room adopted by another node is dropped here at its next write: connections closed with 1012', async (t) => {
   const store = new MemoryStore()
   const reg = registry(store)
-  const host = quietHost()
+  const host = restartNotingHost()
   const outcome = await reg.create(host, { name: '', public: false, maxPlayers: 4 })
   if (!outcome.ok) throw new Error('not created')
   const { room } = outcome
@@ -130,7 +125,7 @@ t.test('registry - a room the store lost is written back by verify()', async (t)
     codeCooldownMs: 60_000,
     limits: { hostGraceMs: 1000, playerGraceMs: 1000, keptFrames: 10, keptBytes: 1000 },
   })
-  const outcome = await reg.create(quietHost(), { name: 'Kept', public: false, maxPlayers: 4 })
+  const outcome = await reg.create(restartNotingHost(), { name: 'Kept', public: false, maxPlayers: 4 })
   if (!outcome.ok) throw new Error('not created')
   outcome.room.post({ type: 'player-connect', port: new Port(), sid: undefined })
   await eventually(async () => (await store.loadRoom(outcome.room.key))?.players.length === 1, 'record with the player')

@@ -5,23 +5,12 @@
  */
 import t from 'tap'
 import pino from 'pino'
-import type { Host } from '../../src/rooms/host.js'
 import { CALM, FLOOR_MS } from '../../src/rooms/code-cooldown.js'
 import { RoomRegistry, type RegistryOptions } from '../../src/rooms/registry.js'
 import { randomCode } from '../../src/rooms/room-code.js'
 import { MemoryStore } from '../../src/store/store-memory.js'
 
-const quietHost = (): Host => ({
-  attached() {},
-  state() {},
-  playerJoined() {},
-  playerLeft() {},
-  fromPlayer() {},
-  error() {},
-  stopped() {},
-  restarting() {},
-  replaced() {},
-})
+import { quietHost } from './quiet-host.js'
 
 function registry(over: Partial<RegistryOptions> = {}) {
   let now = 1_000_000
