@@ -125,7 +125,21 @@ export class NatsCluster {
     this.servers = servers
   }
 
+  /**
+   * Starts `size` servers on free ports. A port picked free can be taken by another process
+   * before its server binds it: that start is retried on new ports (twice at most).
+   */
   static async start(opts: NatsServerOptions & { readonly size?: number } = {}): Promise<NatsCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NatsCluster.#startOnce(opts)
+      } catch (err) {
+        if (attempt >= 3 || !String(err instanceof Error ? err.message : err).includes('address already in use')) throw err
+      }
+    }
+  }
+
+  static async #startOnce(opts: NatsServerOptions & { readonly size?: number }): Promise<NatsCluster> {
     const size = opts.size ?? 3
     const o: NatsServerOptions = { jetstream: true, ...opts }
     const dir = await tempDir('nats-cluster-', opts.parentDir)
