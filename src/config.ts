@@ -127,6 +127,7 @@ export const settings = {
   httpRequestTimeoutMs: setting('PARTYLINE_HTTP_REQUEST_TIMEOUT_MS', '15000', int(100, 600_000), 'How long a client has to send a whole request, body included; past it: 408 and close.'),
   httpDiscardBytes: setting('PARTYLINE_HTTP_DISCARD_BYTES', '16777216', int(0, 1024 * 1024 * 1024), 'How much of a body over the limit is read and thrown away before the 413, so the client reads the 413 (larger: answered at once, and the client may see a reset).'),
   httpWriteTimeoutMs: setting('PARTYLINE_HTTP_WRITE_TIMEOUT_MS', '10000', int(100, TIMER_MAX_MS), 'A large answer whose write makes no progress for this long has its socket destroyed.'),
+  httpConnectionsPerAddress: setting('PARTYLINE_HTTP_CONNECTIONS_PER_ADDRESS', '512', int(1), 'Plain HTTP connections one address may hold at once (a WebSocket leaves the count when upgraded); past it a new connection gets 429 too_many_connections at accept. Not applied with `PARTYLINE_TRUST_PROXY` (every connection comes from the proxy).'),
   httpLargeResponsesPerAddress: setting('PARTYLINE_HTTP_LARGE_RESPONSES_PER_ADDRESS', '8', int(1), 'Large answers (64 KiB or more) in flight per client address; past it: 429 too_many_large_responses.'),
   httpLargeResponses: setting('PARTYLINE_HTTP_LARGE_RESPONSES', '256', int(1), 'Large answers in flight in all; past it: 503 server_busy.'),
   httpResponseMemory: setting('PARTYLINE_HTTP_RESPONSE_MEMORY', '134217728', int(0), 'Bytes of distinct bodies that large answers in flight may hold (readers of one version share one body); past it: 503 server_busy.'),

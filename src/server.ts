@@ -19,6 +19,7 @@ import { createEngines, registerEngineMetrics } from './engines.js'
 import { AddressWindow } from './transport/address-window.js'
 import { largeResponseLimits, LargeResponses, registerLargeResponseMetrics } from './transport/http-large-responses.js'
 import { lobbyRoutes, type HttpRoute } from './transport/http-routes.js'
+import { capHttpConnections, registerHttpConnectionMetrics } from './transport/http-connection-cap.js'
 import { createHttpServer } from './transport/http-server.js'
 import { WsGateway, type ListenerRoute } from './transport/ws-gateway.js'
 import { webRoutes, type WebRoutesOptions } from './transport/static-routes.js'
@@ -182,6 +183,7 @@ export async function startServer(settings: Settings, opts: ServerOptions = {}):
 
   const http: Server = createHttpServer({ settings, routes, serving: () => serving, maxBodyBytes, logger })
   http.on('upgrade', (req, socket, head: Buffer) => gateway.handleUpgrade(req, socket, head))
+  if (!settings.trustProxy) registerHttpConnectionMetrics(metrics.registry, capHttpConnections(http, settings.httpConnectionsPerAddress))
 
   await orClose(new Promise<void>((resolve, reject) => {
     http.once('error', reject)
