@@ -10,6 +10,9 @@
  *   the headers of `GET /api/ownerships` (after a click made it stale) and nothing more.
  * - `frames` (127.0.0.4): a room of its own whose 8 players send 512-byte frames as fast as
  *   their sockets take them, up to FRAME_RATE a second in all, to a host that reads them.
+ * - `sockets` (127.0.0.7): bare TCP connections that never send a byte, up to SOCKETS_RATE a
+ *   second, holding up to SOCKETS_HOLD at once (reopened as the server closes them): the
+ *   descriptor exhaustion that plain HTTP connections allowed before their per-address cap.
  *
  * Usage: node build/hostile-attackers.js '{"port":…,"attacks":["flood"],"maxMs":…}'. Runs until
  * SIGTERM or `maxMs`, then prints `RESULT <json>` (what each attack did and met) and exits.
@@ -21,7 +24,7 @@ import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import { sleep } from '../../src/flood/bounded.js'
 
-export type AttackName = 'flood' | 'stall' | 'frames'
+export type AttackName = 'flood' | 'stall' | 'frames' | 'sockets'
 export interface AttackJob {
   readonly port: number
   readonly attacks: readonly AttackName[]
@@ -38,6 +41,11 @@ const STALL_CLICKS_PER_SECOND = 50
 const FRAME_RATE = 20_000
 const FRAME_PLAYERS = 8
 const FRAME_BYTES = 512
+const SOCKETS_RATE = 2000
+const SOCKETS_MAX = 100_000
+const SOCKETS_CONCURRENCY = 64
+/** Below this process's own descriptor limit (20,000 here), so the server runs out first. */
+const SOCKETS_HOLD = 19_000
 
 const job = JSON.parse(process.argv[2] ?? '') as AttackJob
 const deadline = Date.now() + job.maxMs
@@ -50,6 +58,8 @@ const count = (attack: string, what: string, n = 1): void => {
   c[what] = (c[what] ?? 0) + n
 }
 const held: Socket[] = []
+/** The `sockets` attack's connections the server has not closed. */
+const idle = new Set<Socket>()
 
 /**
  * A WebSocket handshake over a bare socket from `from`. Resolves with the HTTP status (or
@@ -215,9 +225,58 @@ async function frames(): Promise<void> {
   host.terminate()
 }
 
-const attacks = { flood, stall, frames }
+/**
+ * One bare TCP connection from `from` that sends nothing. Resolves once it is connected (or
+ * failed); it stays in `idle` until the server closes it, counted by what the server said.
+ */
+function idleSocket(from: string): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: job.port, localAddress: from })
+    let answer = ''
+    const timer = setTimeout(() => socket.destroy(), 5000)
+    socket.on('error', (err: NodeJS.ErrnoException) => { answer ||= err.code ?? 'error' })
+    socket.on('data', (d: Buffer) => { answer ||= d.toString('latin1', 9, 12) })
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      idle.add(socket)
+      resolve()
+    })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      if (idle.delete(socket)) count('sockets', `closed by the server with ${answer || 'no answer'}`)
+      else count('sockets', `not connected (${answer || 'timeout'})`)
+      resolve()
+    })
+  })
+}
+
+async function sockets(): Promise<void> {
+  let started = 0
+  let most = 0
+  const t0 = Date.now()
+  await Promise.all(
+    Array.from({ length: SOCKETS_CONCURRENCY }, async () => {
+      while (running() && started < SOCKETS_MAX) {
+        if (idle.size >= SOCKETS_HOLD) {
+          await sleep(50)
+          continue
+        }
+        const due = t0 + (started / SOCKETS_RATE) * 1000
+        if (due > Date.now()) await sleep(due - Date.now())
+        started++
+        await idleSocket('127.0.0.7')
+        most = Math.max(most, idle.size)
+      }
+    }),
+  )
+  count('sockets', 'attempts', started)
+  count('sockets', 'most held at once', most)
+}
+
+const attacks = { flood, stall, frames, sockets }
 await Promise.all(job.attacks.map((a) => attacks[a]()))
 while (running()) await sleep(100)
-for (const s of held) s.destroy()
+if (job.attacks.includes('sockets')) count('sockets', 'held at the end', idle.size)
+for (const s of [...held, ...idle]) s.destroy()
 process.stdout.write(`RESULT ${JSON.stringify(counts)}\n`)
 process.exit(0)

@@ -6,9 +6,10 @@
  * disconnects, the server's CPU per delivered bystander frame (its whole CPU, attacks
  * included: what the attacks cost it, the figure a noisy machine moves least), its peak RSS,
  * `/healthz` answers during the run, and what each attack met. Goal: bystander p99 within 2×
- * of the quiet run, RSS bounded by the settings.
+ * of the quiet run, RSS bounded by the settings. `sockets` (idle TCP connections) runs once
+ * with the default HTTP connection cap and once without it (`sockets-uncapped`), side by side.
  *
- *   npm run bench:hostile    (about 3 minutes; --window <s>, --runs quiet,flood,stall,frames,all)
+ *   npm run bench:hostile    (about 4 minutes; --window <s>, --runs quiet,flood,stall,frames,all,sockets,sockets-uncapped)
  *
  * The server runs on core 0; the party generator and the attackers share core 1, the
  * attackers niced so that they take what the generator leaves (the generator's own figures,
@@ -32,13 +33,19 @@ import { partylineUnavailable, pinnedNode, startServer } from './server-process.
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 const ATTACKER_NICE = 10
-type RunName = 'quiet' | AttackName | 'all'
+type RunName = 'quiet' | AttackName | 'all' | 'sockets-uncapped'
 const RUNS: Readonly<Record<RunName, readonly AttackName[]>> = {
   quiet: [],
   flood: ['flood'],
   stall: ['stall'],
   frames: ['frames'],
   all: ['flood', 'stall', 'frames'],
+  sockets: ['sockets'],
+  'sockets-uncapped': ['sockets'],
+}
+/** Settings of one run on top of SETTINGS: the `sockets` attack once without the HTTP cap. */
+const RUN_SETTINGS: Readonly<Partial<Record<RunName, Record<string, string>>>> = {
+  'sockets-uncapped': { PARTYLINE_HTTP_CONNECTIONS_PER_ADDRESS: '1000000' },
 }
 /**
  * The server's settings for every run: the defaults, except what lets the bystanders' one
@@ -119,7 +126,7 @@ function varint(v: number): number[] {
 }
 
 async function run(name: RunName): Promise<RunResult> {
-  const server = await startServer('partyline', { core: SERVER_CORE, nice: 0, env: SETTINGS })
+  const server = await startServer('partyline', { core: SERVER_CORE, nice: 0, env: { ...SETTINGS, ...RUN_SETTINGS[name] } })
   const port = Number(new URL(server.url).port)
   let peakRssMiB = 0
   const health: number[] = []
