@@ -33,6 +33,7 @@ import {
   type EventLog, type LogHandler, type LogSubscription,
 } from './event-log.js'
 import { encodeClick, type Click } from './messages.js'
+import { streamDifferences } from './stream-config.js'
 import { identity, message, StreamReader } from './stream-reader.js'
 
 export interface JetStreamLogOptions {
@@ -78,6 +79,8 @@ export class JetStreamEventLog implements EventLog {
   /** When the stream was first found missing (deleted under us). */
   #missingSince: number | undefined
   #head = 0
+  /** The stream differences last logged, so a reconnect does not repeat them. */
+  #saidOfConfig = ''
   #pending = new Set<Promise<unknown>>()
   /** Clicks appended in this turn of the event loop, published together at its end. */
   #outbox: Array<{ readonly click: Click; readonly resolve: (position: number) => void; readonly reject: (err: Error) => void }> = []
@@ -250,7 +253,9 @@ export class JetStreamEventLog implements EventLog {
 
   async #ensureStream(jsm: JetStreamManager): Promise<StreamInfo> {
     try {
-      return await jsm.streams.info(this.stream)
+      const info = await jsm.streams.info(this.stream)
+      this.#checkConfig(info)
+      return info
     } catch (err) {
       if ((err as NatsError).api_error?.err_code !== STREAM_NOT_FOUND) throw err
     }
@@ -262,6 +267,22 @@ export class JetStreamEventLog implements EventLog {
       num_replicas: this.#opts.replicas ?? 1,
       duplicate_window: nanos(this.#opts.duplicateWindowMs ?? 120_000),
     })
+  }
+
+  /** An existing stream is used as it is; say once how it differs from what this node would make. */
+  #checkConfig(info: StreamInfo): void {
+    const differences = streamDifferences(info.config, {
+      subject: `${this.#subjects}.tile.>`,
+      replicas: this.#opts.replicas ?? 1,
+      duplicateWindowMs: this.#opts.duplicateWindowMs ?? 120_000,
+    })
+    const said = differences.join('\n')
+    if (said === this.#saidOfConfig) return
+    this.#saidOfConfig = said
+    if (differences.length > 0) {
+      this.#opts.logger?.warn({ stream: this.stream, differences },
+        'clickplanet: the click stream exists with other settings than this node would create it with; it is used as it is')
+    }
   }
 
   async #connectLoop(): Promise<void> {

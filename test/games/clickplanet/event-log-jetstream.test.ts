@@ -5,9 +5,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { connect } from 'nats'
+import { connect, nanos, RetentionPolicy, StorageType } from 'nats'
+import pino from 'pino'
 import { LogFailedError, LogReplacedError, LogTrimmedError, type LogEntry } from '../../../src/games/clickplanet/event-log.js'
 import { JetStreamEventLog } from '../../../src/games/clickplanet/event-log-jetstream.js'
+import { streamDifferences } from '../../../src/games/clickplanet/stream-config.js'
 import { Readiness } from '../../../src/readiness.js'
 import { NatsServer } from '../../helpers/nats-server.js'
 import { clickOf, eventLogContract, until } from './event-log-contract.js'
@@ -135,4 +137,43 @@ t.test('jetstream log - NATS killed: appends fail at once, readers end (LogFaile
   t.same(seen.map((e) => e.click.clickId), ['c1', 'c2', 'c4'], 'every acknowledged click is still there, in order')
   t.equal(seen.at(-1)!.position, p)
   t.same(seen.slice(0, 2).map((e) => e.position), acked)
+})
+
+t.test('jetstream log - a stream that exists with other settings is used as it is, and the log says once how it differs', async (t) => {
+  const name = streamName()
+  const subjects = name.toLowerCase()
+  const nc = await connect({ servers: nats.url })
+  t.teardown(() => nc.close())
+  const jsm = await nc.jetstreamManager()
+  // As an operator might have made it: in memory, a 1 s duplicate window, an hour's max age.
+  await jsm.streams.add({ name, subjects: [`${subjects}.tile.>`], storage: StorageType.Memory, duplicate_window: nanos(1000), max_age: nanos(3_600_000) })
+  const lines: { msg: string; differences?: string[] }[] = []
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  const log = await JetStreamEventLog.open({ servers: nats.url, stream: name, subjects, logger })
+  t.teardown(() => log.close())
+  t.ok(await log.append(clickOf(1)) > 0, 'clicks are stored in it')
+  const said = lines.filter((l) => l.differences !== undefined)
+  t.equal(said.length, 1, 'said once')
+  t.match(said[0]!.differences, [/in memory, not on disk/, /remembers click ids for 1000 ms, PARTYLINE_CLICKS_DUPLICATE_WINDOW_MS is 120000 ms: a publish retried later than that is stored twice/, /discards clicks by itself \(max_age 3600 s\)/])
+  t.equal((await jsm.streams.info(name)).config.storage, StorageType.Memory, 'the stream is left as it was')
+
+  // A stream the log made itself is what it wants: nothing to say.
+  // A second node opening it finds it as it would make it: nothing to say.
+  const quiet: unknown[] = []
+  const made = { servers: nats.url, stream: streamName(), subjects: `${subjects}x`, logger: pino({ level: 'warn' }, { write: (l: string) => void quiet.push(l) }) }
+  const first = await JetStreamEventLog.open(made)
+  t.teardown(() => first.close())
+  const second = await JetStreamEventLog.open(made)
+  t.teardown(() => second.close())
+  await second.append(clickOf(2))
+  t.same(quiet, [], 'no warning for a stream as this node would make it')
+})
+
+t.test('jetstream log - stream differences: subjects that do not take the clicks, fewer replicas than asked', async (t) => {
+  const wanted = { subject: 'clicks.tile.>', replicas: 3, duplicateWindowMs: 120_000 }
+  const made = { subjects: ['clicks.tile.>'], storage: StorageType.File, num_replicas: 3, duplicate_window: nanos(120_000), max_age: 0, max_msgs: -1, max_bytes: -1 }
+  t.same(streamDifferences(made, wanted), [], 'the stream a node makes')
+  t.match(streamDifferences({ ...made, subjects: ['orders.>'] }, wanted), [/do not include clicks\.tile\.>: every click is refused \(503\); PARTYLINE_CLICKS_STREAM/])
+  t.match(streamDifferences({ ...made, num_replicas: 1 }, wanted), [/1 replica\(s\), PARTYLINE_CLICKS_REPLICAS asks for 3/])
+  t.match(streamDifferences({ ...made, max_msgs: 1000, retention: RetentionPolicy.Interest }, wanted), [/max_msgs 1000, retention interest/])
 })
