@@ -3,7 +3,7 @@
  * bodies, refusals with a registered code, CORS. One place, so every error body has the
  * same shape: `{"error": reason, "code": code}` with the status of the code's registry entry.
  */
-import type { ServerResponse } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { httpErrors, type HttpErrorCode } from '../errors.js'
 
 export type Headers = Readonly<Record<string, string>>
@@ -42,15 +42,6 @@ export class HttpRefusal extends Error {
   }
 }
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  431: 'Request Header Fields Too Large',
-  503: 'Service Unavailable',
-}
-
 /**
  * A whole refusal as bytes for a raw socket, where there is no `ServerResponse` (a request
  * Node's parser rejected, a timeout before the request was complete). Always closes.
@@ -58,7 +49,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 export function rawRefusal(code: HttpErrorCode, reason: string): string {
   const { status } = httpErrors[code]
   const body = JSON.stringify(errorBody(code, reason))
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(body)}\r\n` +
     'cache-control: no-store\r\nconnection: close\r\n\r\n' + body

@@ -43,7 +43,7 @@ t.test('http connections - past its cap an address is answered 429 at accept; ot
 
   // The next connection is answered before it sends anything, and closed.
   const refused = await readToClose(await openIdle(port))
-  t.match(refused, /^HTTP\/1\.1 429 /, 'the connection past the cap gets 429 without asking')
+  t.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/, 'the connection past the cap gets 429 without asking')
   const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)) as { code: string; error: string }
   t.equal(body.code, 'too_many_connections')
   t.match(body.error, /already holds 8 HTTP connections \(PARTYLINE_HTTP_CONNECTIONS_PER_ADDRESS\)/, 'the reason names the setting')
