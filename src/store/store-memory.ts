@@ -299,6 +299,27 @@ export class MemoryStore implements Store {
     })
   }
 
+  async snapshotNames(prefix: string): Promise<string[]> {
+    await Promise.allSettled([...this.#writes.values()])
+    const names = this.#snapshotDir === undefined
+      ? [...this.#snapshots.keys()]
+      : (await readdir(this.#snapshotDir).catch(() => [] as string[])).filter((f) => f.endsWith('.snap')).map((f) => f.slice(0, -'.snap'.length))
+    return names.filter((n) => n.startsWith(prefix))
+  }
+
+  deleteSnapshot(name: string): Promise<void> {
+    try {
+      checkSnapshotArgs(name)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const dir = this.#snapshotDir
+    return this.#queue(name, async () => {
+      if (dir === undefined) this.#snapshots.delete(name)
+      else await rm(join(dir, `${name}.snap`), { force: true })
+    })
+  }
+
   async loadSnapshot(name: string): Promise<StoredSnapshot | undefined> {
     checkSnapshotArgs(name)
     // A load sees every save called before it.

@@ -466,6 +466,26 @@ export class RedisStore implements Store {
     return String(result) as NewerSnapshotResult
   }
 
+  async snapshotNames(prefix: string): Promise<string[]> {
+    const start = this.#prefix + 'snap:'
+    const pattern = globEscape(start + prefix) + '*'
+    const names: string[] = []
+    // SCAN in steps (never KEYS, which holds Redis for the whole keyspace); bounded in steps.
+    let cursor = '0'
+    for (let steps = 0; steps < 100_000; steps++) {
+      const [next, keys] = await this.#command(() => this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
+      for (const k of keys) names.push(k.slice(start.length))
+      cursor = next
+      if (cursor === '0') break
+    }
+    return names
+  }
+
+  async deleteSnapshot(name: string): Promise<void> {
+    checkSnapshotArgs(name)
+    await this.#command(() => this.#redis.del(this.#prefix + 'snap:' + name))
+  }
+
   async loadSnapshot(name: string): Promise<StoredSnapshot | undefined> {
     checkSnapshotArgs(name)
     const [pos, bytes] = await this.#command(() => this.#redis.hmgetBuffer(this.#prefix + 'snap:' + name, 'pos', 'bytes'))
@@ -545,4 +565,9 @@ export class RedisStore implements Store {
       this.#redis.once('close', done)
     })
   }
+}
+
+/** `text` matched literally by a Redis glob pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
 }

@@ -194,6 +194,13 @@ export interface Store {
   releaseSnapshotWriter(name: string, writer: SnapshotWriter): Promise<void>
   /** Replace the snapshot only if `writer` still writes `name` and the position is newer (see the contract). */
   saveNewerSnapshot(name: string, snapshot: StoredSnapshot, writer: SnapshotWriter): Promise<NewerSnapshotResult>
+  /** The names of the saved snapshots that start with `prefix`, in no order. */
+  snapshotNames(prefix: string): Promise<string[]>
+  /**
+   * Removes the snapshot called `name` (none: nothing happens); a later load gets undefined.
+   * Its writer's record stays, so the name's epochs still only grow.
+   */
+  deleteSnapshot(name: string): Promise<void>
 
   /** `node` is live for `ttlMs` from now. */
   renewLease(node: string, ttlMs: number): Promise<void>

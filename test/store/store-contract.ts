@@ -154,6 +154,24 @@ export function storeContract(t: Tap, make: () => StoreUnderTest): void {
     t.equal(await store.loadSnapshot('ok'), undefined, 'nothing was saved')
   })
 
+  t.test('store - snapshots: listed by name prefix; a deleted one is gone, its writer\'s epochs still grow', async (t) => {
+    const { store } = fresh(t)
+    for (const name of ['game.A-1', 'game.A-2', 'game.AB-1', 'other']) await store.saveSnapshot(name, { position: 1, bytes: blob(4, 1) })
+    t.same((await store.snapshotNames('game.A-')).sort(), ['game.A-1', 'game.A-2'], 'by prefix')
+    t.same((await store.snapshotNames('')).sort(), ['game.A-1', 'game.A-2', 'game.AB-1', 'other'], 'the empty prefix: all')
+    t.same(await store.snapshotNames('none'), [])
+    const writer = await store.claimSnapshotWriter('game.A-1', 'n1', 60_000)
+    await store.deleteSnapshot('game.A-1')
+    t.equal(await store.loadSnapshot('game.A-1'), undefined, 'deleted')
+    t.same((await store.snapshotNames('game.')).sort(), ['game.A-2', 'game.AB-1'])
+    await store.deleteSnapshot('game.A-1')
+    t.pass('deleting what is not there is no error')
+    await store.releaseSnapshotWriter('game.A-1', writer!)
+    const next = await store.claimSnapshotWriter('game.A-1', 'n2', 60_000)
+    t.ok(next && next.epoch > writer!.epoch, 'a writer after the delete has a greater epoch')
+    await t.rejects(store.deleteSnapshot('../up'), TypeError, 'names are checked')
+  })
+
   t.test('store - snapshots: a store reopened on the same storage has them back', async (t) => {
     const s = fresh(t)
     if (s.reopen === undefined) {
