@@ -124,6 +124,13 @@ async function catchUp(row: Row, nats: NatsServer, redis: RedisServer, map: Clic
   await writer.close()
 }
 
+/** A node's `partyline_clickplanet_listener_broadcast_seconds`, in ms. */
+async function broadcastMs(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const m = /^partyline_clickplanet_listener_broadcast_seconds (\S+)$/m.exec(text)
+  return m ? Number(m[1]) * 1000 : NaN
+}
+
 async function fanOut2(row: Row, entry: string, env: Record<string, string>): Promise<void> {
   const a = await clusterChild(entry, { ...env, PARTYLINE_NODE_ID: 'bench-a' }, 0)
   const b = await clusterChild(entry, { ...env, PARTYLINE_NODE_ID: 'bench-b' }, 1)
@@ -137,6 +144,7 @@ async function fanOut2(row: Row, entry: string, env: Record<string, string>): Pr
     let missed = 0
     let last = 0
     const all: number[] = []
+    const serverSide: number[] = []
     for (let i = 0; i < LISTENERS; i += 250) {
       await Promise.all(Array.from({ length: Math.min(250, LISTENERS - i) }, (_, k) => new Promise<void>((resolve, reject) => {
         const port = (i + k) % 2 ? b.port : a.port
@@ -162,9 +170,13 @@ async function fanOut2(row: Row, entry: string, env: Record<string, string>): Pr
       const complete = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))])
       if (complete) lastPerUpdate.push(last)
       else missed++
+      // The servers' own share: how long each node took to write the update to its sockets.
+      for (const port of [a.port, b.port]) serverSide.push(await broadcastMs(port))
     }
     row(`one update to ${f(LISTENERS, 0)} listeners over two nodes (click on one → frame received here, ${lastPerUpdate.length} updates${missed ? `, ${missed} not received by all within 10 s` : ''})`,
       `every listener: p50 ${f(pct(all, 50), 1)} ms · p99 ${f(pct(all, 99), 1)} ms; the last listener: p50 ${f(pct(lastPerUpdate, 50), 1)} ms · p99 ${f(pct(lastPerUpdate, 99), 1)} ms`)
+    row(`  the same updates, each node writing to its ${f(LISTENERS / 2, 0)} sockets (its partyline_clickplanet_listener_broadcast_seconds)`,
+      `p50 ${f(pct(serverSide, 50), 1)} ms · p99 ${f(pct(serverSide, 99), 1)} ms (the rest of the time above is NATS, the other node's follow, and this one process reading ${f(LISTENERS, 0)} sockets)`)
   } finally {
     for (const ws of sockets) ws.terminate()
     await Promise.all([stop(a.child), stop(b.child)])
@@ -172,13 +184,15 @@ async function fanOut2(row: Row, entry: string, env: Record<string, string>): Pr
 }
 
 /** The cluster rows. `entry` is the bench script, which serves a node with `--serve`. */
-export async function clusterRows(row: Row, map: ClickPlanetMap, entry = fileURLToPath(new URL('./clickplanet.ts', import.meta.url))): Promise<void> {
+export async function clusterRows(row: Row, map: ClickPlanetMap, entry = fileURLToPath(new URL('./clickplanet.ts', import.meta.url)), onlyFanOut = false): Promise<void> {
   const nats = await NatsServer.start({ jetstream: true })
   const redis = await RedisServer.start()
   try {
     const env = { NATS_URL: nats.url, REDIS_URL: redis.url }
-    await ingest(row, entry, env, map.tileCount)
-    await catchUp(row, nats, redis, map)
+    if (!onlyFanOut) {
+      await ingest(row, entry, env, map.tileCount)
+      await catchUp(row, nats, redis, map)
+    }
     await fanOut2(row, entry, env)
   } finally {
     await Promise.allSettled([nats.stop(), redis.stop()])

@@ -2,7 +2,8 @@
  * ClickPlanet benchmarks, on the full default map. Prints a table.
  *
  *   npm run bench:clickplanet   (or: npx tsx bench/src/clickplanet.ts; `-- --fan-out`: that row
- *   alone; `-- --cluster`: the cluster rows alone, see clickplanet-cluster.ts)
+ *   alone; `-- --cluster`: the cluster rows alone, see clickplanet-cluster.ts;
+ *   `-- --cluster-fan-out`: the 5,000 listeners over two nodes alone)
  *
  * Every loop is bounded in count and in time; network traffic goes to 127.0.0.1 only.
  * The HTTP and fan-out rows run the server in a child process so the load generator does
@@ -308,7 +309,7 @@ async function main(): Promise<void> {
     // With NATS_URL and REDIS_URL in the environment: a cluster node (the cluster rows).
     const h = await startServer(defaultSettings({
       port: 0, host: '127.0.0.1', logLevel: 'silent', map: defaultMapPath(), dataDir: process.argv[3] ?? '',
-      clickRate: 0, maxBuffered: 4 << 20, listenersPerAddress: 100_000,
+      clickRate: 0, maxBuffered: 4 << 20, listenersPerAddress: 100_000, httpConnectionsPerAddress: 100_000,
       natsUrl: process.env['NATS_URL'] ?? '', redisUrl: process.env['REDIS_URL'] ?? '', nodeId: process.env['PARTYLINE_NODE_ID'] ?? '',
     }))
     process.stdout.write(`${h.port}\n`)
@@ -327,10 +328,11 @@ async function main(): Promise<void> {
   }
   // The in-process rows run here too; the HTTP and fan-out rows put the server on core 0.
   execFileSync('taskset', ['-p', '-c', String(LOAD_CORE), String(process.pid)], { stdio: 'ignore' })
-  const cluster = process.argv.includes('--cluster')
+  const clusterFanOut = process.argv.includes('--cluster-fan-out')
+  const cluster = clusterFanOut || process.argv.includes('--cluster')
   if (!process.argv.includes('--fan-out') && !cluster) await inProcessAndHttp()
   if (!cluster) await fanOut()
-  if (!process.argv.includes('--fan-out')) await clusterRows(row, ClickPlanetMap.load())
+  if (!process.argv.includes('--fan-out')) await clusterRows(row, ClickPlanetMap.load(), undefined, clusterFanOut)
   const w = Math.max(...rows.map((r) => r[0].length))
   console.log(`\n| ${'measure'.padEnd(w)} | result |\n| ${'-'.repeat(w)} | --- |`)
   for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`)
