@@ -189,11 +189,19 @@ export class JetStreamEventLog implements EventLog {
     return reader.view()
   }
 
-  /** Drops every click at a position ≤ `position` from the stream (a snapshot holds them). */
-  async trimThrough(position: number): Promise<number> {
+  /**
+   * Drops every click at a position ≤ `position` from the stream (a snapshot holds them).
+   * With `logId`, only while the stream is still that incarnation (else nothing, 0). Never
+   * past the stream's last position: a purge there would move its next position ahead.
+   */
+  async trimThrough(position: number, logId?: string): Promise<number> {
     const jsm = this.#jsm
     if (!this.#usable || jsm === undefined) throw new LogFailedError('JetStream is unreachable; the stream was not trimmed')
-    const res = await jsm.streams.purge(this.stream, { seq: position + 1 })
+    const info = await this.info()
+    if (logId !== undefined && identity(info) !== logId) return 0
+    const through = Math.min(position, info.state.last_seq)
+    if (through < info.state.first_seq) return 0
+    const res = await jsm.streams.purge(this.stream, { seq: through + 1 })
     return res.purged
   }
 

@@ -234,7 +234,8 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   // In a cluster, snapshots are the Store's, per stream incarnation, one writer at a time.
   const snapshots: SnapshotStore = remote === undefined
     ? store
-    : new ClusterSnapshots(opts.store ?? ownStore!, log, opts.nodeId ?? 'clickplanet', 2 * (opts.snapshotIntervalMs ?? 60_000) + 5000)
+    : new ClusterSnapshots(opts.store ?? ownStore!, log, opts.nodeId ?? 'clickplanet', 2 * (opts.snapshotIntervalMs ?? 60_000) + 5000,
+      (names) => logger.info({ snapshots: names }, 'clickplanet: snapshots of earlier incarnations of the click stream deleted'))
   const projection = new Projection(map.tileCount)
   let scheduler: SnapshotScheduler | undefined
   let commands: ClickCommands | undefined
@@ -307,8 +308,13 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
   const compactable = fileLog !== undefined && (opts.store ?? ownStore!).durableSnapshots === true ? fileLog : undefined
   const compactBytes = 4 * 9 * map.tileCount
   const intervalMs = opts.snapshotIntervalMs ?? 60_000
-  /** The stream may be trimmed through here: the position of the snapshot before the newest. */
-  let trimmable = 0
+  /**
+   * The stream may be trimmed through here: the position of the snapshot before the newest,
+   * in the history (stream incarnation) both were taken of. A position of another history
+   * means nothing to this one: trimming the new stream through it would drop clicks no
+   * snapshot holds and move the stream's next position ahead.
+   */
+  let trimmable = { position: 0, logId: '' }
   scheduler = new SnapshotScheduler(projection, snapshots, map.checksum, {
     everyClicks: opts.snapshotEveryClicks ?? 100_000,
     intervalMs,
@@ -317,11 +323,11 @@ export async function createClickPlanet(opts: ClickPlanetOptions): Promise<Click
       // The stream keeps what the previous snapshot does not hold: a node a little behind
       // the newest snapshot (its lag) keeps reading without a rebuild; one behind the
       // previous snapshot is told the stream was trimmed, and rebuilds from the newest.
-      onSaved: (position: number) => {
-        const through = trimmable
-        trimmable = position
+      onSaved: (position: number, logId: string) => {
+        const through = trimmable.logId === logId ? trimmable.position : 0
+        trimmable = { position, logId }
         if (through <= 0) return
-        remote.trimThrough(through).then(
+        remote.trimThrough(through, logId).then(
           (dropped) => { if (dropped > 0) logger.info({ position: through, dropped }, `clickplanet: trimmed the click stream: it starts after position ${through} now`) },
           (err: unknown) => logger.warn({ err, position: through }, 'clickplanet: trimming the click stream failed; it keeps what it had'),
         )

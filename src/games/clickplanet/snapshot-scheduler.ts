@@ -9,8 +9,8 @@ export interface SnapshotSchedulerOptions {
   readonly intervalMs: number
   /** `EventLog.id` of the log the projection follows, recorded in every snapshot (read at each save: a log may be replaced). */
   readonly logId: () => string
-  /** Called after a snapshot is saved (the Store has it, as durably as it promises). */
-  readonly onSaved?: (position: number) => void
+  /** Called after a snapshot is saved (the Store has it, as durably as it promises), with the log id it records. */
+  readonly onSaved?: (position: number, logId: string) => void
 }
 
 /**
@@ -26,7 +26,7 @@ export class SnapshotScheduler {
   readonly #mapChecksum: number
   readonly #every: number
   readonly #logId: () => string
-  readonly #onSaved: ((position: number) => void) | undefined
+  readonly #onSaved: ((position: number, logId: string) => void) | undefined
   readonly #logger: Logger
   readonly #timer: NodeJS.Timeout
   #saving: Promise<void> | undefined
@@ -68,7 +68,8 @@ export class SnapshotScheduler {
     const state = this.#projection.state()
     this.#triedPosition = state.position
     let saved = false
-    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId: this.#logId() })
+    const logId = this.#logId()
+    this.#saving = this.#store.save({ ...state, mapChecksum: this.#mapChecksum, logId })
       .then((result) => {
         if (result === false) {
           this.skipped++
@@ -78,7 +79,7 @@ export class SnapshotScheduler {
         this.saves++
         this.savedPosition = state.position
         this.savedAt = Date.now()
-        this.#onSaved?.(state.position)
+        this.#onSaved?.(state.position, logId)
       }, (err: unknown) => {
         this.failures++
         this.#triedPosition = this.savedPosition

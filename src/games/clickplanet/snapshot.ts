@@ -113,6 +113,11 @@ export class StoreSnapshots implements SnapshotStore {
  * by one node at a time (the Store's snapshot writer, claimed at each save for `ttlMs`) and
  * only when newer than the stored one. A node that is not the writer skips its save; when
  * the writer stops saving (it died), its time runs out and another node takes over.
+ *
+ * Once a writer has saved the first snapshot of an incarnation, the snapshots of the same
+ * stream's earlier incarnations (created before it: their histories are gone with them) are
+ * deleted. A name whose incarnation cannot be read back (a stream name long enough for the
+ * name to be cut) is left alone.
  */
 export class ClusterSnapshots implements SnapshotStore {
   readonly #store: Store
@@ -120,12 +125,16 @@ export class ClusterSnapshots implements SnapshotStore {
   readonly #node: string
   readonly #ttlMs: number
   #writer: { name: string; node: string; epoch: number } | undefined
+  /** The name whose earlier incarnations were pruned (once per incarnation). */
+  #prunedFor: string | undefined
+  readonly #onPruned: (names: string[]) => void
 
-  constructor(store: Store, log: { readonly id?: string | undefined }, node: string, ttlMs: number) {
+  constructor(store: Store, log: { readonly id?: string | undefined }, node: string, ttlMs: number, onPruned: (names: string[]) => void = () => {}) {
     this.#store = store
     this.#log = log
     this.#node = node
     this.#ttlMs = ttlMs
+    this.#onPruned = onPruned
   }
 
   /** The Store name of the snapshots of the log history `logId`. */
@@ -140,7 +149,25 @@ export class ClusterSnapshots implements SnapshotStore {
     if (writer === undefined) return false
     this.#writer = { name, ...writer }
     const result = await this.#store.saveNewerSnapshot(name, { position: snapshot.position, bytes: encodeSnapshot(snapshot) }, writer)
-    return result === 'saved'
+    if (result !== 'saved') return false
+    if (this.#prunedFor !== name) {
+      // A failure leaves them for the next save to try again; the save itself stands.
+      await this.#pruneEarlier(snapshot.logId).then(() => { this.#prunedFor = name }, () => {})
+    }
+    return true
+  }
+
+  /** Deletes the snapshots of `logId`'s stream made under incarnations created before it. */
+  async #pruneEarlier(logId: string): Promise<void> {
+    const mine = incarnationOf(ClusterSnapshots.nameOf(logId))
+    if (mine === undefined) return
+    const earlier = (await this.#store.snapshotNames(mine.prefix))
+      .filter((name) => {
+        const other = incarnationOf(name)
+        return other !== undefined && other.prefix === mine.prefix && other.created < mine.created
+      })
+    for (const name of earlier) await this.#store.deleteSnapshot(name)
+    if (earlier.length > 0) this.#onPruned(earlier)
   }
 
   async load(): Promise<Snapshot | undefined> {
@@ -154,4 +181,16 @@ export class ClusterSnapshots implements SnapshotStore {
     const w = this.#writer
     if (w !== undefined) await this.#store.releaseSnapshotWriter(w.name, w).catch(() => {})
   }
+}
+
+/**
+ * A cluster snapshot name read back: `clickplanet.<stream>-<created>`, the stream's creation
+ * time as `nameOf` wrote it (`2026-12-03T15-35-24-912907277Z`), here as a string that sorts
+ * in time order (fraction padded to nanoseconds). Undefined for a name of another shape.
+ */
+export function incarnationOf(name: string): { prefix: string; created: string } | undefined {
+  const m = /^(clickplanet\.[A-Za-z0-9_-]+?-)(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})(?:-(\d{1,9}))?Z$/.exec(name)
+  if (m === null) return undefined
+  const [, prefix, y, mo, d, h, mi, s, frac] = m as unknown as [string, string, string, string, string, string, string, string, string | undefined]
+  return { prefix, created: `${y}${mo}${d}${h}${mi}${s}${(frac ?? '').padEnd(9, '0')}` }
 }

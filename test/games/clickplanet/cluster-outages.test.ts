@@ -5,6 +5,7 @@
  * which code, and checks that nothing acknowledged was lost.
  */
 import t from 'tap'
+import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { encodeClickRequest } from '../../../src/games/clickplanet/messages.js'
 import { NatsServer } from '../../helpers/nats-server.js'
@@ -101,14 +102,21 @@ t.test('cluster - Redis killed: clicks, reads and updates go on; snapshots wait 
   t.pass('snapshots resumed once Redis was back')
 })
 
-t.test('cluster - the stream deleted and created again under running nodes: detected, rebuilt, no mixed history', async (t) => {
+t.test('cluster - the stream deleted and created again under running nodes: detected, rebuilt, no mixed history, the old snapshot deleted', async (t) => {
   const { urls } = await services(t)
   const nodes: ClusterNode[] = []
-  for (const id of ['q1', 'q2']) nodes.push(await startNode(urls, id))
+  for (const id of ['q1', 'q2']) nodes.push(await startNode(urls, id, { snapshotIntervalMs: 200 }))
   t.teardown(() => Promise.all(nodes.map((n) => n.server.close())))
   const [a, b] = nodes as [ClusterNode, ClusterNode]
+  const redis = new Redis(urls.redis)
+  t.teardown(() => redis.quit())
+  const snapshotKeys = async (): Promise<string[]> => (await redis.keys('*snap:clickplanet.*')).sort()
   for (let i = 0; i < 10; i++) await click(a.base, i, 'fr')
   await converged(nodes, 10)
+  const [old] = await waitFor('a snapshot of the first incarnation', async () => {
+    const keys = await snapshotKeys()
+    return keys.length === 1 ? keys : undefined
+  })
   const nc = await connect({ servers: urls.nats })
   t.teardown(() => nc.close())
   const jsm = await nc.jetstreamManager()
@@ -123,6 +131,12 @@ t.test('cluster - the stream deleted and created again under running nodes: dete
     t.same(map, [[500, 'de'], [501, 'de'], [502, 'de'], [503, 'de'], [504, 'de']], `${n.server.nodeId}: only the new history, nothing of the old one`)
   }
   t.same(await leaderboard(a.base), [{ countryId: 'de', score: 5 }])
+  // Once the new incarnation has a snapshot, the old history's is deleted from Redis.
+  const keys = await waitFor('only the new incarnation\'s snapshot in Redis', async () => {
+    const k = await snapshotKeys()
+    return k.length === 1 && k[0] !== old ? k : undefined
+  })
+  t.match(keys[0], /snap:clickplanet\.CLICKS-\d{4}-/, `the old one (${old}) is gone, the new one (${keys[0]}) stays`)
 })
 
 t.test('cluster - a node started while JetStream is unreachable: it serves (clicks 503, reads answer), then follows once NATS is there', async (t) => {

@@ -49,14 +49,20 @@ t.test('jetstream log - subscribing below the first retained position: LogTrimme
   const seen: number[] = []
   await log.subscribe(11, (e) => seen.push(e.position)).caughtUp
   t.same(seen, [11, 12, 13, 14, 15, 16, 17, 18, 19, 20], 'from the first retained position on')
-  // A reader waiting at 21 while the stream is trimmed past it: the next entry it gets
-  // is beyond a hole, and it says so instead of skipping the hole.
-  const late = log.subscribe(21, () => {})
+  // trimThrough never goes past the stream's last position: the next click still gets 21.
+  t.equal(await log.trimThrough(25), 10, 'a trim past the end stops at the end (11-20 dropped)')
+  t.equal(await log.append(clickOf(50)), 21, 'and the stream goes on at the next position, not past the trim')
+  t.equal(await log.trimThrough(20, 'another history'), 0, 'a trim for another incarnation of the stream does nothing')
+  // A reader waiting at 22 while someone else (an operator) purges the stream past it: the
+  // next entry it gets is beyond a hole, and it says so instead of skipping the hole.
+  const late = log.subscribe(22, () => {})
   await late.caughtUp
-  await log.trimThrough(25)
+  const nc = await connect({ servers: nats.url })
+  await (await nc.jetstreamManager()).streams.purge(log.stream, { seq: 26 })
+  await nc.close()
   for (let i = 0; i < 3; i++) await log.append(clickOf(100 + i))
   await t.rejects(late.done, LogTrimmedError, 'a reader overtaken by a trim fails, it never skips')
-  await t.rejects(log.subscribe(21, () => {}).caughtUp, LogTrimmedError)
+  await t.rejects(log.subscribe(22, () => {}).caughtUp, LogTrimmedError)
 })
 
 t.test('jetstream log - a stream deleted and created again: a reader of the old one never reads the new one; the log takes the new id', async (t) => {
