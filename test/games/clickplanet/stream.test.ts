@@ -80,7 +80,16 @@ t.test('stream - a listener that does not read is closed with 1013 (reset, 1006,
   })
   const cut = /^partyline_closes_cut_total (\d+)/m.exec(server)?.[1]
   slow.ws.resume()
-  t.equal(await slow.waitClose(), cut === '1' ? 1006 : 1013, cut === '1' ? 'reset before its close frame reached the kernel: 1006' : 'its close frame reached the kernel: 1013')
+  const code = await slow.waitClose()
+  if (cut === '1') t.equal(code, 1006, 'reset before its close frame reached the kernel: 1006')
+  else {
+    // Released with its close frame in the kernel's send queue: the listener reads the
+    // backlog, then 1013. The kernel may still abort such an orphaned connection (closed by
+    // its process, data unsent, the peer reading nothing) before the peer reads again, e.g.
+    // under TCP memory pressure; the peer then sees 1006. Seen once, with two test suites at
+    // once on two cores. Nothing else is right.
+    t.ok(code === 1013 || code === 1006, `its close frame reached the kernel: 1013 (or 1006 if the kernel aborted the orphan first), got ${code}`)
+  }
   await fast.waitCount(sent, 60_000)
   t.equal(fast.updates.length, sent, 'the reading listener got every update')
 })
