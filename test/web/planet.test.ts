@@ -77,8 +77,15 @@ t.test('planet - a click past the rate limit is answered politely, with when to 
     }
     return null
   })
-  await page.mouse.click(point?.x ?? box.x + box.width / 2, point?.y ?? box.y + box.height / 2)
-  await eventually(async () => /Try again in \d+ s/.test((await page.locator('#planet-status').textContent()) ?? ''), 'the polite refusal', 20_000)
+  // The bucket refills a click a second: on a busy machine the page may click after that,
+  // and be served. Then it clicks again (a tile claimed is no refusal) until one is refused.
+  const refused = async (): Promise<boolean> => /Try again in \d+ s/.test((await page.locator('#planet-status').textContent()) ?? '')
+  for (let i = 0; i < 20 && !(await refused()); i++) {
+    await page.locator('#planet-status').evaluate((el) => { el.textContent = '' })
+    await page.mouse.click(point?.x ?? box.x + box.width / 2, point?.y ?? box.y + box.height / 2)
+    await eventually(async () => /Claimed|Try again/.test((await page.locator('#planet-status').textContent()) ?? ''), 'an answer to the click', 20_000)
+  }
+  t.ok(await refused(), 'the polite refusal')
   t.match(await page.locator('#planet-status').textContent(), /^Easy there!/)
   // Chromium itself logs every 4xx answer; the 429 is the one this test asked for.
   t.same(problems.filter((p) => !/status of 429/.test(p)), [], 'a refused click is not an error on the page')
