@@ -14,7 +14,7 @@ import { MemoryStore } from '../src/store/store-memory.js'
 import { RedisStore } from '../src/store/store-redis.js'
 import { NatsServer } from './helpers/nats-server.js'
 import { RedisServer } from './helpers/redis-server.js'
-import { freePort, waitFor } from './helpers/spawned-server.js'
+import { freePort, freePorts, waitFor } from './helpers/spawned-server.js'
 import { click } from './games/clickplanet/helpers.js'
 import { HostPeer, httpGet, metricValue, scrape, testServer } from './helpers/server.js'
 
@@ -68,7 +68,7 @@ t.test('engines - the server on Redis and NATS: one node id everywhere, a lease,
 })
 
 t.test('engines - started with Redis and NATS down: not fatal, degraded and saying why, recovers by itself', async (t) => {
-  const [redisPort, natsPort] = [await freePort(), await freePort()]
+  const [redisPort, natsPort] = (await freePorts(2)) as [number, number]
   const server = await testServer(t, { redisUrl: `redis://127.0.0.1:${redisPort}`, natsUrl: `nats://127.0.0.1:${natsPort}`, nodeId: 'late-node' })
   await waitFor(() => /ECONNREFUSED/.test(server.readiness.report()['redis'] ?? ''), 'redis reported')
   const res = await httpGet(server, '/readyz')

@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ask, freePort, LaunchedServer, removeDir, ServerProcess, tempDir, waitFor } from './spawned-server.js'
+import { ask, freePorts, LaunchedServer, removeDir, ServerProcess, tempDir, waitFor } from './spawned-server.js'
 
 export interface NatsServerOptions {
   /** Enable JetStream with file storage in the temp directory. */
@@ -53,7 +53,9 @@ export class NatsServer extends LaunchedServer {
   /** Starts one node on free ports; resolves once it accepts clients. */
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
     const dir = await tempDir('nats-', opts.parentDir)
-    return LaunchedServer.started(new NatsServer('n1', dir, { client: opts.port ?? (await freePort()), monitor: await freePort() }, opts))
+    // The monitor never gets the client port, which may be a port picked but not yet bound.
+    const [client, monitor] = opts.port === undefined ? await freePorts(2) : [opts.port, (await freePorts(1, [opts.port]))[0]!]
+    return LaunchedServer.started(new NatsServer('n1', dir, { client: client!, monitor: monitor! }, opts))
   }
 
   /** A member of a cluster: configured now, started by the cluster (use its `kill` and `restart`; `NatsCluster.stop` removes the shared directory). */
@@ -144,7 +146,8 @@ export class NatsCluster {
     const o: NatsServerOptions = { jetstream: true, ...opts }
     const dir = await tempDir('nats-cluster-', opts.parentDir)
     const ports: NodePorts[] = []
-    for (let i = 0; i < size; i++) ports.push({ client: await freePort(), monitor: await freePort(), route: await freePort() })
+    const picked = await freePorts(3 * size)
+    for (let i = 0; i < size; i++) ports.push({ client: picked[3 * i]!, monitor: picked[3 * i + 1]!, route: picked[3 * i + 2]! })
     const plan: ClusterPlan = { name: 'partyline-test', routes: ports.map((p) => p.route!) }
     const servers = ports.map((p, i) => NatsServer.member(`n${i + 1}`, dir, p, o, plan))
     const cluster = new NatsCluster(dir, servers)

@@ -5,22 +5,42 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createConnection, createServer } from 'node:net'
+import { createConnection, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
 /** A port free on 127.0.0.1 right now (the OS picks it; the caller binds it soon after). */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return address.port
+  return (await freePorts(1))[0]!
+}
+
+/**
+ * `count` distinct ports free on 127.0.0.1 right now, none of them in `avoid`. Each is held
+ * until all are picked: ports picked one at a time and released at once can repeat (the OS
+ * may hand a released port out again), and so can a port picked earlier but not yet bound
+ * (a server about to start on it).
+ */
+export async function freePorts(count: number, avoid: readonly number[] = []): Promise<number[]> {
+  const held: Server[] = []
+  const ports: number[] = []
+  try {
+    for (let tries = 0; ports.length < count && tries < count + 64; tries++) {
+      const server = createServer()
+      held.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, '127.0.0.1', resolve)
+      })
+      const address = server.address()
+      if (address === null || typeof address === 'string') throw new Error('no TCP address')
+      if (!avoid.includes(address.port)) ports.push(address.port)
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))))
+  }
+  if (ports.length < count) throw new Error(`could not find ${count} free ports`)
+  return ports
 }
 
 /** Whether a listener can bind `host`:`port` now (false: taken, or not an address of this machine). */
