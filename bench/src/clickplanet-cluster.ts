@@ -6,7 +6,7 @@
  * the last 100,000 clicks, and one update fanned out to 5,000 listeners over two nodes.
  * Every part is bounded in count and time.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { serveChild, stopChild } from './serve-child.js'
 import { Agent } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { connect } from 'nats'
@@ -31,20 +31,8 @@ const pct = (xs: number[], p: number): number => {
 }
 
 /** A partyline node in a child process with `NATS_URL` and `REDIS_URL`, pinned to `core`. */
-async function clusterChild(entry: string, env: Record<string, string>, core: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', entry, '--serve'], {
-    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env },
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
-    child.once('exit', (c) => reject(new Error(`server exited ${c}`)))
-  })
-  return { child, port }
-}
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
-}
+const clusterChild = (entry: string, env: Record<string, string>, core: number) => serveChild(entry, [], core, env)
+const stop = stopChild
 
 async function ingest(row: Row, entry: string, env: Record<string, string>, tiles: number): Promise<void> {
   const { child, port } = await clusterChild(entry, { ...env, PARTYLINE_NODE_ID: 'bench-ingest' }, 0)

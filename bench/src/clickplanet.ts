@@ -9,7 +9,8 @@
  * The HTTP and fan-out rows run the server in a child process so the load generator does
  * not share its event loop.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { serveChild, stopChild } from './serve-child.js'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent } from 'node:http'
@@ -147,22 +148,10 @@ async function readModels(map: ClickPlanetMap): Promise<void> {
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 
-async function serveChild(dataDir: string | undefined): Promise<{ child: ChildProcess; port: number }> {
-  const args = ['-c', String(SERVER_CORE), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(dataDir ? [dataDir] : [])]
-  const child = spawn('taskset', args, { stdio: ['pipe', 'pipe', 'inherit'] })
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())) })
-    child.once('exit', (c) => reject(new Error(`server exited ${c}`)))
-  })
-  return { child, port }
-}
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
-}
+const serveHere = (dataDir: string | undefined) => serveChild(fileURLToPath(import.meta.url), dataDir ? [dataDir] : [], SERVER_CORE)
 
 async function httpIngest(label: string, dataDir: string | undefined, tiles: number): Promise<void> {
-  const { child, port } = await serveChild(dataDir)
+  const { child, port } = await serveHere(dataDir)
   try {
     const agent = new Agent({ keepAlive: true, maxSockets: 64 })
     const CLIENTS = 64, MAX = 200_000, BUDGET = 5_000
@@ -186,7 +175,7 @@ async function httpIngest(label: string, dataDir: string | undefined, tiles: num
 }
 
 async function fanOut(): Promise<void> {
-  const { child, port } = await serveChild(undefined)
+  const { child, port } = await serveHere(undefined)
   const LISTENERS = 5_000, UPDATES = 20
   const sockets: WebSocket[] = []
   try {

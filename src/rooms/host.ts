@@ -104,3 +104,18 @@ export interface PresetGame {
   /** Called once when the room is created; returns the Host the room talks to. */
   host(control: RoomControl): Host
 }
+
+/** A host that takes every call and does nothing (a room's stand-in before its host binds; tests). */
+export function silentHost(): Host {
+  return {
+    attached() {},
+    state() {},
+    playerJoined() {},
+    playerLeft() {},
+    fromPlayer() {},
+    error() {},
+    stopped() {},
+    restarting() {},
+    replaced() {},
+  }
+}

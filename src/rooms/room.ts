@@ -14,7 +14,7 @@
  * sid in a map, and an ended room closes its players a slice per turn.
  */
 import { CloseCode, ErrorCode } from '../errors.js'
-import type { Host, HostControl, RoomControl, RoomStateView, RosterEntry } from './host.js'
+import { silentHost, type Host, type HostControl, type RoomControl, type RoomStateView, type RosterEntry } from './host.js'
 import type { PlayerPort } from './player-port.js'
 import type { OperatorAction, OperatorOutcome, RoomEvent } from './room-events.js'
 import type { RoomRecord } from '../store/store.js'
@@ -126,17 +126,7 @@ const rosterEntry = (s: PlayerSlot): RosterEntry =>
   s.name === undefined ? { id: s.id, away: s.port === null } : { id: s.id, name: s.name, away: s.port === null }
 
 /** Stands in for a host not bound yet: no room ever has it as its host, so its commands are ignored. */
-const NO_HOST: Host = {
-  attached() {},
-  state() {},
-  playerJoined() {},
-  playerLeft() {},
-  fromPlayer() {},
-  error() {},
-  stopped() {},
-  restarting() {},
-  replaced() {},
-}
+const NO_HOST: Host = silentHost()
 
 export class Room {
   readonly key: string
